@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Runtime.InteropServices;
+using TorchSharp;
+
+namespace SelectiveLoss.Native;
+
+/// <summary>
+/// Makes sure TorchSharp's native library is loaded before SelectiveLoss touches a tensor, and turns a failed load
+/// into a <see cref="TorchSharpLoadException"/> that names the real cause.
+/// </summary>
+internal static class TorchRuntime
+{
+    private static volatile bool loaded;
+
+    /// <summary>Loads TorchSharp's CPU backend once; throws <see cref="TorchSharpLoadException"/> if it cannot.</summary>
+    public static void EnsureLoaded()
+    {
+        if (loaded)
+        {
+            return;
+        }
+
+        try
+        {
+            torch.InitializeDeviceType(DeviceType.CPU);
+            loaded = true;
+        }
+        catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
+        {
+            throw new TorchSharpLoadException(Explain(e, CandidateLibraries(), LibTorchSharpFix.FindHostLibStdCxx()), e);
+        }
+    }
+
+    /// <summary>
+    /// Builds the message for a failed load: checks each candidate libLibTorchSharp.so against the host's libstdc++
+    /// and says which symbol versions are missing and how to fix it.
+    /// </summary>
+    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx)
+    {
+        string torchMessage = Innermost(original).Message;
+        string header = "TorchSharp's native library could not be loaded. ";
+        if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
+        {
+            return header + "Check that the application references a TorchSharp backend package (TorchSharp-cpu, or " +
+                "TorchSharp-cuda-windows) of the same version as TorchSharp. TorchSharp said: " + torchMessage;
+        }
+
+        var found = libraries.Where(File.Exists).ToList();
+        if (found.Count == 0)
+        {
+            return header + "No libLibTorchSharp.so was found next to the application. Reference a native backend " +
+                "package (libtorch-cpu-linux-x64 with TorchSharp, TorchSharp-cpu, or TorchSharp-cuda-linux) of the same " +
+                "version as TorchSharp and rebuild. TorchSharp said: " + torchMessage;
+        }
+
+        if (hostLibStdCxx is null)
+        {
+            return header + "This machine's libstdc++.so.6 was not found, and libLibTorchSharp.so needs it. Install " +
+                "libstdc++ (GCC 13 or newer). TorchSharp said: " + torchMessage;
+        }
+
+        HashSet<string> hostVersions;
+        try
+        {
+            hostVersions = LibTorchSharpFix.ReadDefinedVersions(hostLibStdCxx);
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
+        {
+            return header + "Could not read " + hostLibStdCxx + " (" + e.Message + "). TorchSharp said: " + torchMessage;
+        }
+
+        foreach (string library in found)
+        {
+            LibTorchSharpFixResult result;
+            try
+            {
+                result = LibTorchSharpFix.Analyze(library, hostVersions);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+
+            switch (result.Outcome)
+            {
+                case LibTorchSharpFixOutcome.Patched:
+                    return header + "The real cause is not a missing package reference: " + library + " needs " +
+                        string.Join(", ", result.MissingVersions) + " from libstdc++, and this machine's " + hostLibStdCxx +
+                        " (older than GCC 13, as on Debian 12 and Ubuntu 22.04) does not define it. Fix: build the " +
+                        "application with the SelectiveLoss package referenced (its build step marks that requirement " +
+                        "weak in the output folder's copy; check that SelectiveLossPatchLibTorchSharp is not set to " +
+                        "false), then rebuild; or install a libstdc++ from GCC 13 or newer. TorchSharp said: " + torchMessage;
+                case LibTorchSharpFixOutcome.Refused:
+                    return header + "The real cause is the host's libstdc++: " + result.Message + " TorchSharp said: " + torchMessage;
+                default:
+                    break;
+            }
+        }
+
+        return header + "libLibTorchSharp.so (" + string.Join(", ", found) + ") looks loadable on this machine's " +
+            "libstdc++, so the cause is elsewhere: check that libtorch's native files of the matching version sit beside " +
+            "it. TorchSharp said: " + torchMessage;
+    }
+
+    private static IEnumerable<string> CandidateLibraries()
+    {
+        var dirs = new List<string> { AppContext.BaseDirectory };
+        string torchDir = Path.GetDirectoryName(typeof(torch).Assembly.Location) ?? string.Empty;
+        if (torchDir.Length > 0)
+        {
+            dirs.Add(torchDir);
+        }
+
+        string rid = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
+        return dirs.Distinct()
+            .SelectMany(d => new[] { d, Path.Combine(d, "runtimes", rid, "native"), Path.Combine(d, "cpu"), Path.Combine(d, "cuda") })
+            .Select(d => Path.Combine(d, "libLibTorchSharp.so"));
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e;
+    }
+}
