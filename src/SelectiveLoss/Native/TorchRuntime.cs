@@ -38,7 +38,7 @@ internal static class TorchRuntime
     /// Builds the message for a failed load: checks each candidate libLibTorchSharp.so against the host's libstdc++
     /// and says which symbol versions are missing and how to fix it.
     /// </summary>
-    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx)
+    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx, ISet<string>? hostVersions = null)
     {
         string torchMessage = Innermost(original).Message;
         string header = "TorchSharp's native library could not be loaded. ";
@@ -62,10 +62,9 @@ internal static class TorchRuntime
                 "libstdc++ (GCC 13 or newer). TorchSharp said: " + torchMessage;
         }
 
-        HashSet<string> hostVersions;
         try
         {
-            hostVersions = LibTorchSharpFix.ReadDefinedVersions(hostLibStdCxx);
+            hostVersions ??= LibTorchSharpFix.ReadDefinedVersions(hostLibStdCxx);
         }
         catch (Exception e) when (e is IOException or InvalidDataException or UnauthorizedAccessException)
         {
