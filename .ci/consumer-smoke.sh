@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Proves the package works as other trainers consume it: packs SelectiveLoss into artifacts/packages under a unique
+# version, creates a fresh console project outside the repository that references it by PackageReference (plus the
+# CPU backend), builds it (the package's buildTransitive step makes TorchSharp load on Debian 12) and runs it.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+
+version="0.1.0-smoke.$(date -u +%Y%m%d%H%M%S)"
+echo "== consumer smoke test: packing SelectiveLoss $version"
+dotnet pack src/SelectiveLoss -c Release -p:Version="$version" -o artifacts/packages --nologo -v quiet
+
+work="$(mktemp -d)"
+packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
+cleanup() { rm -rf "$work" "$packages/selectiveloss/$version" "$root/artifacts/packages/SelectiveLoss.$version.nupkg"; }
+trap cleanup EXIT
+
+cd "$work"
+dotnet new console -n Consumer -o . --framework net10.0 >/dev/null
+cat > nuget.config <<XML
+<?xml version="1.0" encoding="utf-8"?>
+<configuration>
+  <packageSources>
+    <add key="selectiveloss-local" value="$root/artifacts/packages" />
+  </packageSources>
+</configuration>
+XML
+dotnet add package SelectiveLoss --version "$version" >/dev/null
+dotnet add package libtorch-cpu-linux-x64 --version 2.10.0 >/dev/null
+cat > Program.cs <<'CS'
+using SelectiveLoss;
+using static TorchSharp.torch;
+
+using var loss = tensor(new float[] { 0.9f, 0.1f, 0.5f, 0.3f, 0.7f }, requires_grad: true);
+var reducer = new SelectiveLossReducer(keepRatio: 0.6);
+using var reduced = reducer.Reduce(loss);
+reduced.backward();
+System.Console.WriteLine($"kept {reducer.KeepCount(5)} of 5, loss {reduced.item<float>():0.000}, grad [{string.Join(", ", loss.grad!.data<float>().ToArray())}]");
+if (System.Math.Abs(reduced.item<float>() - 0.3f) > 1e-6f) { System.Console.Error.WriteLine("wrong loss"); return 1; }
+return 0;
+CS
+dotnet build -c Release --nologo -v minimal 2>&1 | grep -E "SelectiveLoss:|error|warn" || true
+output="$(dotnet run -c Release --no-build)"
+echo "$output"
+grep -q "kept 3 of 5, loss 0.300" <<<"$output"
+echo "== consumer smoke test passed"
