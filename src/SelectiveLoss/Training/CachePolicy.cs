@@ -1,0 +1,47 @@
+using System;
+
+namespace SelectiveLoss.Training;
+
+/// <summary>
+/// When a cached score is fresh enough for <see cref="SelectionStrategy.Cached"/>, and how much the cache may hold.
+/// </summary>
+/// <remarks>
+/// A score is used without re-scoring while it is younger than <see cref="MaxAgeEpochs"/> epochs and has been used
+/// fewer than <see cref="MaxVisits"/> times since it was computed. Unseen ids are always scored. The kept samples'
+/// scores are refreshed on every step by the training forward pass at no extra cost, so staleness mostly affects the
+/// samples that were dropped: their score can be up to <see cref="MaxAgeEpochs"/> epochs old, which is what
+/// Selective-Backprop's stale variant accepts for its speed-up.
+/// </remarks>
+public sealed record CachePolicy
+{
+    private readonly int maxAgeEpochs = 3;
+    private readonly int maxVisits = int.MaxValue;
+    private readonly int capacity = 1_000_000;
+
+    /// <summary>A score older than this many epochs is recomputed. Default 3; 1 re-scores every epoch.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MaxAgeEpochs
+    {
+        get => maxAgeEpochs;
+        init => maxAgeEpochs = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxAgeEpochs), value, "MaxAgeEpochs must be at least 1.");
+    }
+
+    /// <summary>A score used this many times is recomputed. Default: no limit.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int MaxVisits
+    {
+        get => maxVisits;
+        init => maxVisits = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxVisits), value, "MaxVisits must be at least 1.");
+    }
+
+    /// <summary>
+    /// The most ids the cache holds; past it the least recently used entries are dropped (and re-scored when seen
+    /// again). Default 1,000,000 entries, about 80 MB. Set it to the dataset size to keep every score.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
+    public int Capacity
+    {
+        get => capacity;
+        init => capacity = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(Capacity), value, "Capacity must be at least 1.");
+    }
+}
