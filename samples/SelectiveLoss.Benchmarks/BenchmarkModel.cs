@@ -1,0 +1,138 @@
+using System;
+using System.Collections.Generic;
+using SelectiveLoss.Models;
+using SelectiveLoss.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace SelectiveLoss.Benchmarks;
+
+/// <summary>One CIFAR DenseNet-121 with its optimiser and a generated batch, and the step of each strategy on it.</summary>
+internal sealed class BenchmarkModel : IDisposable
+{
+    public static readonly string[] KeepIndependent = { "full", "scoring_only" };
+    public static readonly string[] PerKeep = { "masked", "rebatched", "cached", "subset_only", "handwritten" };
+
+    private readonly Module<Tensor, Tensor> model;
+    private readonly optim.Optimizer optimizer;
+    private readonly Tensor x;
+    private readonly Tensor y;
+    private readonly Tensor ids;
+    private readonly Dictionary<(string, double), SelectiveStep> steps = new();
+
+    public BenchmarkModel(string norm, int batch)
+    {
+        Norm = norm;
+        manual_seed(0);
+        model = norm == "groupnorm"
+            ? DenseNets.densenet121(num_classes: 100, stem: DenseNetStem.Cifar, norm_layer: c => GroupNorm(32, c))
+            : DenseNets.densenet121(num_classes: 100, stem: DenseNetStem.Cifar);
+        optimizer = optim.SGD(model.parameters(), learningRate: 0.01, momentum: 0.9, weight_decay: 5e-4);
+        x = randn(batch, 3, 32, 32);
+        y = randint(0, 100, new long[] { batch });
+        ids = arange(batch, dtype: ScalarType.Int64);
+    }
+
+    public string Norm { get; }
+
+    /// <summary>Runs one step of a strategy; returns whether it did what the strategy promises (e.g. no scoring when cached).</summary>
+    public bool Run(string strategy, double keep)
+    {
+        using var scope = NewDisposeScope();
+        int k = new SelectiveLossReducer(keep).KeepCount(x.shape[0]);
+        switch (strategy)
+        {
+            case "full":
+                {
+                    model.train();
+                    var loss = functional.cross_entropy(model.forward(x), y);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    _ = loss.item<float>();
+                    return true;
+                }
+
+            case "scoring_only":
+                {
+                    model.eval();
+                    using (inference_mode())
+                    {
+                        var scores = functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
+                        _ = scores.sum().item<float>();
+                    }
+
+                    model.train();
+                    return true;
+                }
+
+            case "subset_only":
+                {
+                    model.train();
+                    var loss = functional.cross_entropy(model.forward(x.narrow(0, 0, k)), y.narrow(0, 0, k));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    _ = loss.item<float>();
+                    return true;
+                }
+
+            case "handwritten":
+                {
+                    // A plain TorchSharp two-pass loop, the way a user would write it by hand: the yardstick for the
+                    // library's own overhead.
+                    Tensor keptIdx;
+                    model.eval();
+                    using (no_grad())
+                    {
+                        var scores = functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
+                        keptIdx = scores.topk(k, largest: false).indexes;
+                    }
+
+                    model.train();
+                    var loss = functional.cross_entropy(model.forward(x.index_select(0, keptIdx)), y.index_select(0, keptIdx));
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    _ = loss.item<float>();
+                    return true;
+                }
+
+            case "masked":
+                return Step(SelectionStrategy.Masked, keep).IsExact;
+            case "rebatched":
+                return Step(SelectionStrategy.Rebatched, keep).ScoredSamples == x.shape[0];
+            case "cached":
+                // Steady state: after the warm-up every id has a fresh score, so no scoring pass runs.
+                return Step(SelectionStrategy.Cached, keep).ScoredSamples == 0;
+            default:
+                throw new ArgumentException($"Unknown strategy '{strategy}'.", nameof(strategy));
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (var step in steps.Values)
+        {
+            step.Dispose();
+        }
+
+        optimizer.Dispose();
+        model.Dispose();
+        x.Dispose();
+        y.Dispose();
+        ids.Dispose();
+    }
+
+    private StepResult Step(SelectionStrategy strategy, double keep)
+    {
+        if (!steps.TryGetValue((strategy.ToString(), keep), out SelectiveStep? step))
+        {
+            step = new SelectiveStep(model, optimizer, new SelectiveLossReducer(keep), strategy);
+            steps[(strategy.ToString(), keep)] = step;
+        }
+
+        return step.Step(x, y, ids);
+    }
+}

@@ -1,0 +1,149 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+
+namespace SelectiveLoss.Benchmarks;
+
+/// <summary>Console table, goal check, CSV and chart of the benchmark's results.</summary>
+internal static class Report
+{
+    public const string CsvHeader = "norm,strategy,keep,batch,median_ms,ratio_to_full,peak_rss_mb";
+
+    public static void PrintTable(IReadOnlyList<ResultRow> rows)
+    {
+        Console.WriteLine();
+        Console.WriteLine($"{"norm",-10} {"strategy",-13} {"keep",5} {"batch",5} {"median ms",10} {"ratio",7} {"peak MB",8}");
+        foreach (var r in rows)
+        {
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Norm,-10} {r.Strategy,-13} {r.Keep,5:0.0} {r.Batch,5} {r.MedianMs,10:0.0} {r.RatioToFull,7:0.000} {r.PeakRssMb,8:0}"));
+        }
+    }
+
+    /// <summary>Prints each goal of the benchmark against the measured ratios.</summary>
+    public static void PrintGoals(IReadOnlyList<ResultRow> rows)
+    {
+        ResultRow? Find(string norm, string strategy, double keep) =>
+            rows.FirstOrDefault(r => r.Norm == norm && r.Strategy == strategy && Math.Abs(r.Keep - keep) < 1e-9);
+
+        var rebatched = Find("groupnorm", "rebatched", 0.6);
+        var cached = Find("groupnorm", "cached", 0.6);
+        var subset = Find("groupnorm", "subset_only", 0.6);
+        var scoring = Find("groupnorm", "scoring_only", 1.0);
+        var hand = Find("groupnorm", "handwritten", 0.6);
+        var masked = Find("groupnorm", "masked", 0.6);
+        var full = Find("groupnorm", "full", 1.0);
+        if (rebatched is null || cached is null || subset is null || scoring is null || hand is null || masked is null || full is null)
+        {
+            return;
+        }
+
+        Console.WriteLine();
+        Console.WriteLine("Goals (GroupNorm, keep 0.6):");
+        Goal("rebatched <= 0.72 of full", rebatched.RatioToFull, rebatched.RatioToFull <= 0.72);
+        double floor = scoring.RatioToFull + subset.RatioToFull;
+        Goal($"rebatched within 5% of scoring_only + subset_only ({floor:0.000})", rebatched.RatioToFull / floor, rebatched.RatioToFull <= floor * 1.05);
+        Goal("cached <= 0.50 of full", cached.RatioToFull, cached.RatioToFull <= 0.50);
+        Goal($"cached within 5% of subset_only ({subset.RatioToFull:0.000})", cached.RatioToFull / subset.RatioToFull, cached.RatioToFull <= subset.RatioToFull * 1.05);
+        Goal("handwritten and rebatched within 3% of each other", rebatched.MedianMs / hand.MedianMs, Math.Abs((rebatched.MedianMs / hand.MedianMs) - 1) <= 0.03);
+        Goal("masked, measured honestly (no goal)", masked.RatioToFull, true);
+        if (!double.IsNaN(rebatched.PeakRssMb) && !double.IsNaN(full.PeakRssMb))
+        {
+            Goal("peak memory of rebatched <= 0.75 of full", rebatched.PeakRssMb / full.PeakRssMb, rebatched.PeakRssMb <= 0.75 * full.PeakRssMb);
+        }
+    }
+
+    /// <summary>Writes the CSV atomically: a temporary file beside it is renamed over it.</summary>
+    public static void WriteCsv(string path, IReadOnlyList<ResultRow> rows)
+    {
+        var text = new StringBuilder(CsvHeader).Append('\n');
+        foreach (var r in rows)
+        {
+            text.Append(string.Create(CultureInfo.InvariantCulture,
+                $"{r.Norm},{r.Strategy},{r.Keep:0.0#},{r.Batch},{r.MedianMs:0.0},{r.RatioToFull:0.000},{(double.IsNaN(r.PeakRssMb) ? string.Empty : r.PeakRssMb.ToString("0", CultureInfo.InvariantCulture))}"))
+                .Append('\n');
+        }
+
+        WriteAtomically(path, temp => File.WriteAllText(temp, text.ToString()));
+    }
+
+    public static void WriteChart(string path, IReadOnlyList<ResultRow> rows)
+    {
+        var plot = new ScottPlot.Plot();
+        var strategies = rows.Select(r => r.Strategy).Distinct().ToList();
+        var series = rows.Select(r => (r.Norm, r.Keep)).Distinct().ToList();
+        var palette = new ScottPlot.Palettes.Category10();
+        double width = 0.8 / series.Count;
+        for (int s = 0; s < series.Count; s++)
+        {
+            var bars = new List<ScottPlot.Bar>();
+            for (int i = 0; i < strategies.Count; i++)
+            {
+                var row = rows.FirstOrDefault(r => r.Norm == series[s].Norm && r.Keep == series[s].Keep && r.Strategy == strategies[i]);
+                if (row is null)
+                {
+                    continue;
+                }
+
+                bars.Add(new ScottPlot.Bar
+                {
+                    Position = i - 0.4 + (width * (s + 0.5)),
+                    Value = row.RatioToFull,
+                    Size = width,
+                    FillColor = palette.GetColor(s),
+                });
+            }
+
+            plot.Add.Bars(bars);
+            plot.Legend.ManualItems.Add(new ScottPlot.LegendItem
+            {
+                LabelText = string.Create(CultureInfo.InvariantCulture, $"{series[s].Norm}, keep {series[s].Keep:0.0}"),
+                FillColor = palette.GetColor(s),
+            });
+        }
+
+        plot.Axes.Bottom.SetTicks(Enumerable.Range(0, strategies.Count).Select(i => (double)i).ToArray(), strategies.ToArray());
+        plot.Add.HorizontalLine(1.0, pattern: ScottPlot.LinePattern.Dashed);
+        plot.Title("Time per training step, ratio to the full step (lower is faster)");
+        plot.YLabel("ratio to full");
+        plot.Axes.SetLimitsY(0, Math.Max(1.2, rows.Max(r => r.RatioToFull) * 1.1));
+        plot.ShowLegend(ScottPlot.Alignment.UpperRight);
+        WriteAtomically(path, temp => plot.SavePng(temp, 1100, 550));
+    }
+
+    public static double PeakRssMb()
+    {
+        foreach (string line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmHWM:", StringComparison.Ordinal))
+            {
+                string kb = line["VmHWM:".Length..].Trim().Split(' ')[0];
+                return double.Parse(kb, CultureInfo.InvariantCulture) / 1024.0;
+            }
+        }
+
+        return double.NaN;
+    }
+
+    private static void WriteAtomically(string path, Action<string> write)
+    {
+        string full = Path.GetFullPath(path);
+        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        string temp = full + ".tmp-" + Environment.ProcessId.ToString(CultureInfo.InvariantCulture) + Path.GetExtension(full);
+        try
+        {
+            write(temp);
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+}
