@@ -285,6 +285,7 @@ internal sealed class BatchNormScan
                 case null or Tensor or string or Delegate:
                     break;
                 case BatchNorm norm when targets.TryGetValue(norm, out BatchNormTarget? target):
+                    target.OwnersWithField.Add(module);
                     if (!field.FieldType.IsAssignableFrom(typeof(ChannelGroupNorm)))
                     {
                         refusals.Add(new SwapRefusal(target.Paths[0],
@@ -294,7 +295,6 @@ internal sealed class BatchNormScan
                     else
                     {
                         target.Slots.Add(new FieldSlot(module, field));
-                        target.OwnersWithField.Add(module);
                     }
 
                     break;

@@ -96,6 +96,12 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
         _deviceIndex = where.type == DeviceType.CUDA ? where.index : -1;
     }
 
+    /// <summary>
+    /// The fewest channels per group the swapper's default rule gives a <c>BatchNorm1d</c> replacement (16): on
+    /// <c>[N, C]</c> features a group's statistics come from its channels alone.
+    /// </summary>
+    public const int MinFeaturesPerGroup = 16;
+
     /// <summary>Gets the number of channel groups; each is normalised with its own mean and variance per sample.</summary>
     public long Groups { get; }
 
@@ -116,16 +122,26 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// The group rule <see cref="NormalizationSwapper"/> uses by default: the largest divisor of
-    /// <paramref name="channels"/> that is at most <paramref name="maxGroups"/> and leaves at least two channels in every
-    /// group; 1 when <paramref name="channels"/> is 1. It never fails and never builds a group of one channel, so a group
-    /// holds more than one value even on <c>[N, C]</c> input (except for C = 1, where no rule can).
+    /// <paramref name="channels"/> that is at most <paramref name="maxGroups"/> and leaves at least
+    /// <paramref name="minChannelsPerGroup"/> channels in every group; 1 when there is none (a prime channel count, or
+    /// fewer channels than <paramref name="minChannelsPerGroup"/>). It never fails for any channel count.
     /// </summary>
+    /// <remarks>
+    /// The swapper passes <paramref name="minChannelsPerGroup"/> = 2 for <c>BatchNorm2d</c>/<c>BatchNorm3d</c> (each
+    /// channel also has H×W values, so groups are never a single value) and
+    /// <see cref="MinFeaturesPerGroup"/> = 16 for <c>BatchNorm1d</c>, which usually normalises <c>[N, C]</c> features
+    /// without spatial extent: there a group of one channel is one value (output = bias, no gradient) and a group of two
+    /// is nearly as bad (each value normalises to about ±1, so the output keeps only the sign and passes almost no
+    /// gradient).
+    /// </remarks>
     /// <param name="channels">The channel count; at least 1.</param>
     /// <param name="maxGroups">The largest group count wanted; at least 1. The default 32 follows the GroupNorm paper.</param>
-    /// <returns>The group count: 32 for every multiple of 32 from 64 up, 16 for 32 channels, 24 for 144, 30 for 240,
-    /// 1 for a prime channel count.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/> or <paramref name="maxGroups"/> is below 1.</exception>
-    public static long DefaultGroupCount(long channels, int maxGroups = 32)
+    /// <param name="minChannelsPerGroup">The fewest channels a group may have; at least 1.</param>
+    /// <returns>The group count. With the defaults: 32 for every multiple of 32 from 64 up, 16 for 32 channels, 24 for
+    /// 144, 30 for 240, 1 for a prime channel count.</returns>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="channels"/>, <paramref name="maxGroups"/> or
+    /// <paramref name="minChannelsPerGroup"/> is below 1.</exception>
+    public static long DefaultGroupCount(long channels, int maxGroups = 32, int minChannelsPerGroup = 2)
     {
         if (channels < 1)
         {
@@ -137,7 +153,12 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
             throw new ArgumentOutOfRangeException(nameof(maxGroups), maxGroups, "The largest group count must be at least 1.");
         }
 
-        long upper = Math.Min(maxGroups, channels / 2);
+        if (minChannelsPerGroup < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(minChannelsPerGroup), minChannelsPerGroup, "A group needs at least 1 channel.");
+        }
+
+        long upper = Math.Min(maxGroups, channels / minChannelsPerGroup);
         for (long g = upper; g > 1; g--)
         {
             if (channels % g == 0)

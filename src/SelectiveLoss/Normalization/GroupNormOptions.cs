@@ -8,7 +8,8 @@ public sealed record GroupNormOptions
 {
     /// <summary>
     /// Gets the explicit group count for every replaced layer, or <see langword="null"/> (the default) for the rule of
-    /// <see cref="ChannelGroupNorm.DefaultGroupCount"/>. An explicit count must divide every replaced layer's channel
+    /// <see cref="ChannelGroupNorm.DefaultGroupCount"/> (at least 2 channels per group after a <c>BatchNorm2d</c> or
+    /// <c>BatchNorm3d</c>, at least <see cref="ChannelGroupNorm.MinFeaturesPerGroup"/> after a <c>BatchNorm1d</c>). An explicit count must divide every replaced layer's channel
     /// count and, for a <c>BatchNorm1d</c> (which may see <c>[N, C]</c> input without spatial extent), leave at least two
     /// channels per group; otherwise the swap is refused with an <see cref="System.ArgumentException"/> naming each layer.
     /// </summary>

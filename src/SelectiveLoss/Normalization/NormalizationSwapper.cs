@@ -51,7 +51,9 @@ public static class NormalizationSwapper
     /// training mode, and by default its learned weight and bias (see <see cref="GroupNormOptions.CopyAffine"/>).
     /// Running statistics are dropped (listed in <see cref="NormalizationSwapReport.DroppedStateKeys"/>); every other
     /// state_dict key keeps its name and order. Group counts follow <see cref="ChannelGroupNorm.DefaultGroupCount"/>
-    /// unless <see cref="GroupNormOptions.Groups"/> is set. The replaced BatchNorm modules are not disposed.
+    /// (at most 32 groups; at least 2 channels per group for <c>BatchNorm2d</c>/<c>BatchNorm3d</c>, at least
+    /// <see cref="ChannelGroupNorm.MinFeaturesPerGroup"/> for <c>BatchNorm1d</c>, else one group) unless
+    /// <see cref="GroupNormOptions.Groups"/> is set. The replaced BatchNorm modules are not disposed.
     /// Build the optimiser after the swap: parameters of the old layers are no longer part of the model.
     /// A second call finds nothing to replace.
     /// </remarks>
@@ -223,12 +225,12 @@ public static class NormalizationSwapper
     private static long? GroupsFor(BatchNormTarget target, GroupNormOptions options)
     {
         long channels = target.Norm.num_features;
+        bool spatial = target.Norm is BatchNorm2d or BatchNorm3d;
         if (options.Groups is not { } groups)
         {
-            return ChannelGroupNorm.DefaultGroupCount(channels, options.MaxGroups);
+            return ChannelGroupNorm.DefaultGroupCount(channels, options.MaxGroups, spatial ? 2 : ChannelGroupNorm.MinFeaturesPerGroup);
         }
 
-        bool spatial = target.Norm is BatchNorm2d or BatchNorm3d;
         bool fits = channels % groups == 0 && (spatial || channels / groups >= 2);
         return fits ? groups : null;
     }
