@@ -145,6 +145,21 @@ public sealed class ChannelGroupNormTests
         gn.bias!.requires_grad.Should().BeFalse();
     }
 
+    [Fact]
+    public void To_Float64_CarriesGradientAndKeyOrder()
+    {
+        using var scope = torch.NewDisposeScope();
+        var gn = new ChannelGroupNorm(2, 4);
+        gn.call(torch.randn(3, 4, 2)).pow(2).sum().backward();
+        float[] grad = gn.weight!.grad!.data<float>().ToArray();
+
+        gn.to(ScalarType.Float64);
+
+        gn.weight!.grad!.dtype.Should().Be(ScalarType.Float64);
+        gn.weight!.grad!.to_type(ScalarType.Float32).data<float>().ToArray().Should().Equal(grad);
+        gn.state_dict().Keys.Should().Equal("weight", "bias");
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(2, 1)]

@@ -369,6 +369,43 @@ public sealed class NormalizationSwapperTests
     }
 
     [Fact]
+    public void ReplaceBatchNorm_BatchNormWithForwardHook_RefusedBecauseHooksCannotMove()
+    {
+        using var scope = torch.NewDisposeScope();
+        var bn = nn.BatchNorm2d(4);
+        bn.register_forward_hook((module, input, output) => output);
+        var model = nn.Sequential(("ok", nn.BatchNorm2d(4)), ("hooked", bn));
+
+        Action act = () => model.ReplaceBatchNorm();
+
+        act.Should().Throw<NormalizationSwapException>()
+            .Which.Refusals.Should().ContainSingle().Which.Should().Be(new SwapRefusal("hooked",
+                "it has forward hooks, which cannot be moved to the replacement. Remove the hooks, swap, then register them on the replacement."));
+        model[0].Should().BeOfType<BatchNorm2d>();
+    }
+
+    [Fact]
+    public void ReplaceBatchNorm_RegisteredButHeldInNoField_Refused()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new SingleFieldModel(nn.Identity());
+        model.register_module("extra", nn.BatchNorm1d(4));
+
+        Action act = () => model.ReplaceBatchNorm();
+
+        act.Should().Throw<NormalizationSwapException>().WithMessage("*extra: *holds it in no field*");
+        model.named_children().Single(c => c.name == "extra").module.Should().BeOfType<BatchNorm1d>();
+    }
+
+    [Fact]
+    public void Validate_SwappableModel_Empty()
+    {
+        using var scope = torch.NewDisposeScope();
+
+        NormalizationSwapper.Validate(new EveryPlacementModel()).Should().BeEmpty();
+    }
+
+    [Fact]
     public void ReplaceBatchNorm_RootIsBatchNorm_ReportsReplacementAsRoot()
     {
         using var scope = torch.NewDisposeScope();
@@ -452,6 +489,8 @@ public sealed class NormalizationSwapperTests
         typeof(Sequential).GetField("_modules", any)!.FieldType.Should().Be<List<nn.IModule<Tensor, Tensor>>>("Sequential's list changed: re-check ListSlot");
         typeof(Sequential).GetField("_names", any)!.FieldType.Should().Be<List<string>>();
         typeof(ModuleList<nn.Module>).GetField("_list", any)!.FieldType.Should().Be<List<nn.Module>>();
+        typeof(ModuleDict<nn.Module>).GetField("_dict", any)!.FieldType.Should().Be<Dictionary<string, nn.Module>>();
+        typeof(ModuleDict<nn.Module>).GetProperty("Item", typeof(nn.Module), new[] { typeof(string) })!.CanWrite.Should().BeTrue();
         typeof(nn.Module).GetField("_internal_submodules", any)!.FieldType.Should().Be<TorchSharp.Utils.OrderedDict<string, nn.Module>>();
 
         using var scope = torch.NewDisposeScope();

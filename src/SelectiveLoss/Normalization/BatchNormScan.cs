@@ -130,13 +130,36 @@ internal sealed class BatchNormScan
         }
     }
 
-    private static IEnumerable<object?> Elements(object value) => value switch
+    private static List<object?> Elements(object value)
     {
-        IDictionary d => d.Values.Cast<object?>(),
-        Array a when !a.GetType().GetElementType()!.IsValueType => a.Cast<object?>(),
-        ICollection c when value is not Tensor && !value.GetType().IsArray => c.Cast<object?>(),
-        _ => Enumerable.Empty<object?>(),
-    };
+        System.Collections.IEnumerable? items = value switch
+        {
+            IDictionary d => d.Values,
+            Array a when !a.GetType().GetElementType()!.IsValueType => a,
+            ICollection c when value is not Tensor && !value.GetType().IsArray => c,
+            _ => null,
+        };
+
+        var result = new List<object?>();
+        if (items is null)
+        {
+            return result;
+        }
+
+        try
+        {
+            foreach (object? item in items)
+            {
+                result.Add(item);
+            }
+        }
+        catch (Exception e) when (e is NotImplementedException or NotSupportedException or InvalidOperationException)
+        {
+            // A collection that cannot be enumerated is opaque to the scan, as it is to TorchSharp's registry.
+        }
+
+        return result;
+    }
 
     private BatchNormTarget Target(BatchNorm norm, string path)
     {
@@ -265,7 +288,7 @@ internal sealed class BatchNormScan
     {
         // A ModuleList or ModuleDict item added after registration is called by forward but seen by nothing else.
         IEnumerable<object?> containerItems =
-            TorchInternals.ContainerElementType(module, typeof(ModuleList<>)) is not null ? Elements(TorchInternals.ModuleListItems(module) ?? Array.Empty<object>())
+            TorchInternals.ContainerElementType(module, typeof(ModuleList<>)) is not null ? Elements(TorchInternals.ModuleListItems(module) ?? (object)Array.Empty<object>())
             : TorchInternals.ContainerElementType(module, typeof(ModuleDict<>)) is not null ? TorchInternals.ModuleDictItems(module)
             : Enumerable.Empty<object?>();
         foreach (object? item in containerItems)

@@ -285,6 +285,11 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
         using (torch.no_grad())
         {
             moved = new Parameter(current.to(targetType, targetDevice, non_blocking: nonBlocking), requires_grad: current.requires_grad);
+            if (current.grad is { } grad)
+            {
+                using Tensor movedGrad = grad.to(targetType, targetDevice, non_blocking: nonBlocking);
+                moved.grad = movedGrad;
+            }
         }
 
         _ = moved.DetachFromDisposeScope();
