@@ -398,6 +398,21 @@ public sealed class NormalizationSwapperTests
     }
 
     [Fact]
+    public void ReplaceBatchNorm_ViewStillShowsOldModule_RolledBack()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new SnapshotChildrenModel();
+        nn.Module norm = model.Norm;
+        var registry = model.named_modules().ToList();
+
+        Action act = () => model.ReplaceBatchNorm();
+
+        act.Should().Throw<NormalizationSwapException>().WithMessage("*rolled back*named_children()*");
+        model.Norm.Should().BeSameAs(norm, "the field was set back");
+        model.named_modules().Should().Equal(registry, "the registry entry was set back");
+    }
+
+    [Fact]
     public void Validate_SwappableModel_Empty()
     {
         using var scope = torch.NewDisposeScope();

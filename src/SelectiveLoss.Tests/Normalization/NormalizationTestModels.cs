@@ -1,4 +1,6 @@
+using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
+using System.Linq;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -153,4 +155,24 @@ internal sealed class ListHolderModel<T> : nn.Module<Tensor, Tensor>
 
         return x;
     }
+}
+
+/// <summary>Overrides named_children() with a snapshot taken at construction, so no swap can show through it.</summary>
+internal sealed class SnapshotChildrenModel : nn.Module<Tensor, Tensor>
+{
+    private readonly nn.Module<Tensor, Tensor> norm = nn.BatchNorm1d(4);
+    private readonly List<(string Name, nn.Module Module)> snapshot;
+
+    public SnapshotChildrenModel()
+        : base(nameof(SnapshotChildrenModel))
+    {
+        RegisterComponents();
+        snapshot = base.named_children().ToList();
+    }
+
+    public nn.Module<Tensor, Tensor> Norm => norm;
+
+    public override IEnumerable<(string name, nn.Module module)> named_children() => snapshot;
+
+    public override Tensor forward(Tensor input) => norm.call(input);
 }

@@ -266,27 +266,42 @@ public static class NormalizationSwapper
         }
     }
 
+    // Proves, per replacement, that the views TorchSharp's own walks use all see it: named_children() (train(), eval(),
+    // .to()), named_modules(), and parameters() (the optimiser). Forward is covered by rewriting every field and list.
     private static void Verify(nn.Module root, List<(BatchNormTarget Target, ChannelGroupNorm Replacement)> built)
     {
-        var modules = root.named_modules().ToList();
-        var byPath = modules.GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
+        var byPath = root.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
         var parameters = new HashSet<IntPtr>(root.parameters().Select(p => p.Handle));
         foreach (var (target, replacement) in built)
         {
             foreach (string path in target.Paths)
             {
-                nn.Module? found = path.Length == 0 ? root : byPath.GetValueOrDefault(path);
-                if (!ReferenceEquals(found, replacement))
+                nn.Module? viaModules = path.Length == 0 ? root : byPath.GetValueOrDefault(path);
+                nn.Module? viaChildren = path.Length == 0 ? root : ChildAt(root, path);
+                if (!ReferenceEquals(viaModules, replacement) || !ReferenceEquals(viaChildren, replacement))
                 {
-                    throw new InvalidOperationException(TorchInternals.Changed($"registry after replacing '{path}'"));
+                    throw new InvalidOperationException(
+                        $"after replacing '{path}', {(ReferenceEquals(viaModules, replacement) ? "named_children()" : "named_modules()")} " +
+                        "still shows another module (does a module override named_children()?).");
                 }
             }
 
             if (replacement.weight is { } w && !parameters.Contains(w.Handle))
             {
-                throw new InvalidOperationException(TorchInternals.Changed($"parameters() after replacing '{target.Paths[0]}'"));
+                throw new InvalidOperationException($"after replacing '{target.Paths[0]}', parameters() does not list its weight.");
             }
         }
+    }
+
+    private static nn.Module? ChildAt(nn.Module root, string path)
+    {
+        nn.Module? current = root;
+        foreach (string name in path.Split('.'))
+        {
+            current = current?.named_children().FirstOrDefault(c => c.name == name).module;
+        }
+
+        return current;
     }
 
     private static string Display(string path) => path.Length == 0 ? "(root)" : path;
