@@ -1,0 +1,30 @@
+namespace SelectiveLoss;
+
+/// <summary>
+/// How <see cref="NormalizationSwapper.ReplaceBatchNorm"/> builds each <see cref="ChannelGroupNorm"/>.
+/// The defaults (32 groups at most, affine weight and bias copied from the BatchNorm) suit most models.
+/// </summary>
+public sealed record GroupNormOptions
+{
+    /// <summary>
+    /// Gets the explicit group count for every replaced layer, or <see langword="null"/> (the default) for the rule of
+    /// <see cref="ChannelGroupNorm.DefaultGroupCount"/> (at least 2 channels per group after a <c>BatchNorm2d</c> or
+    /// <c>BatchNorm3d</c>, at least <see cref="ChannelGroupNorm.MinFeaturesPerGroup"/> after a <c>BatchNorm1d</c>). An explicit count must divide every replaced layer's channel
+    /// count and, for a <c>BatchNorm1d</c> (which may see <c>[N, C]</c> input without spatial extent), leave at least two
+    /// channels per group; otherwise the swap is refused with an <see cref="System.ArgumentException"/> naming each layer.
+    /// </summary>
+    public int? Groups { get; init; }
+
+    /// <summary>
+    /// Gets the largest group count the default rule may choose; 32 (the GroupNorm paper's choice) unless set.
+    /// Ignored when <see cref="Groups"/> is set.
+    /// </summary>
+    public int MaxGroups { get; init; } = 32;
+
+    /// <summary>
+    /// Gets a value indicating whether the BatchNorm's learned affine weight and bias are copied into the replacement
+    /// (the default, so a trained scale and shift survive); <see langword="false"/> starts every replacement fresh at
+    /// weight 1 and bias 0.
+    /// </summary>
+    public bool CopyAffine { get; init; } = true;
+}

@@ -1,0 +1,308 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using SelectiveLoss.Native;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace SelectiveLoss;
+
+/// <summary>
+/// Replaces every BatchNorm of a TorchSharp model with a <see cref="ChannelGroupNorm"/>, so that each sample's output
+/// and gradient depend on that sample alone.
+/// </summary>
+/// <remarks>
+/// <para>
+/// <b>Why BatchNorm couples the samples of a batch.</b> In training mode a BatchNorm normalises every sample with the
+/// mean and variance of the whole batch. Each output therefore depends on every other sample in the batch, and so does
+/// each gradient: training on a selected part of a batch (the lowest-loss samples, say) is not the same as training on
+/// those samples alone, dropped samples still receive gradient, and the selection changes the statistics it was
+/// computed from. GroupNorm computes its statistics per sample (over groups of channels), so samples stay independent
+/// in both modes.
+/// </para>
+/// <para>
+/// <b>Why a registry-only replacement is a trap in TorchSharp.</b> In PyTorch, replacing a child is a
+/// <c>setattr</c>. In TorchSharp, a module's <c>forward</c> reads its C# fields, while <c>named_children()</c>,
+/// <c>parameters()</c>, <c>state_dict()</c>, <c>train()</c> and <c>.to()</c> read a separate registry filled once
+/// by <c>RegisterComponents()</c>. Changing only the registry (<c>register_module</c>) leaves the old BatchNorm
+/// running in forward while <c>parameters()</c> stops listing it, so the optimiser silently stops training a layer
+/// that still runs; <c>Sequential</c> keeps private lists and ignores <c>register_module</c>. This class rewrites every
+/// place that holds a BatchNorm: the registry entry (in place, so state_dict keys keep their order), every field of
+/// the owning module that refers to it (<c>readonly</c> and private fields included), and the private lists of
+/// <c>Sequential</c>, <c>ModuleList&lt;T&gt;</c> and <c>ModuleDict&lt;T&gt;</c>.
+/// </para>
+/// <para>
+/// <b>Atomic.</b> The whole tree is validated first. A BatchNorm that cannot be replaced (held in a field declared as
+/// <c>BatchNorm2d</c>, in a <c>ModuleList&lt;BatchNorm2d&gt;</c>, in a plain array TorchSharp never registered, or with
+/// forward hooks) makes the call throw one <see cref="NormalizationSwapException"/> naming every such path, and the
+/// model is left exactly as it was.
+/// </para>
+/// </remarks>
+public static class NormalizationSwapper
+{
+    /// <summary>
+    /// Replaces every <c>BatchNorm1d</c>, <c>BatchNorm2d</c> and <c>BatchNorm3d</c> reachable from
+    /// <paramref name="root"/> (fields of custom modules, <c>Sequential</c>, <c>ModuleList</c>, <c>ModuleDict</c> and the
+    /// root itself) with a <see cref="ChannelGroupNorm"/>.
+    /// </summary>
+    /// <remarks>
+    /// Each replacement keeps the BatchNorm's eps, affine flag, device, dtype, the parameters' <c>requires_grad</c> and
+    /// training mode, and by default its learned weight and bias (see <see cref="GroupNormOptions.CopyAffine"/>).
+    /// Running statistics are dropped (listed in <see cref="NormalizationSwapReport.DroppedStateKeys"/>); every other
+    /// state_dict key keeps its name and order. Group counts follow <see cref="ChannelGroupNorm.DefaultGroupCount"/>
+    /// (at most 32 groups; at least 2 channels per group for <c>BatchNorm2d</c>/<c>BatchNorm3d</c>, at least
+    /// <see cref="ChannelGroupNorm.MinFeaturesPerGroup"/> for <c>BatchNorm1d</c>, else one group) unless
+    /// <see cref="GroupNormOptions.Groups"/> is set. The replaced BatchNorm modules are not disposed.
+    /// Build the optimiser after the swap: parameters of the old layers are no longer part of the model.
+    /// A second call finds nothing to replace.
+    /// </remarks>
+    /// <param name="root">The model. Modified in place, unless the root itself is a BatchNorm (then use
+    /// <see cref="NormalizationSwapReport.Root"/>).</param>
+    /// <param name="options">How to build the replacements; <see langword="null"/> for the defaults.</param>
+    /// <returns>What was replaced, the (possibly new) root, and the state_dict keys that disappeared.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="root"/> is <see langword="null"/>.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="GroupNormOptions.Groups"/> or
+    /// <see cref="GroupNormOptions.MaxGroups"/> is below 1.</exception>
+    /// <exception cref="ArgumentException"><see cref="GroupNormOptions.Groups"/> does not divide the channel count of
+    /// some BatchNorm, or leaves one channel per group in a <c>BatchNorm1d</c>; the message names every such layer and
+    /// nothing is changed.</exception>
+    /// <exception cref="NormalizationSwapException">Some BatchNorm cannot be replaced; the exception lists every one with
+    /// the reason, and nothing is changed.</exception>
+    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
+    /// <example>
+    /// <code language="csharp">
+    /// var model = nn.Sequential(
+    ///     ("conv", nn.Conv2d(3, 64, 3)), ("norm", nn.BatchNorm2d(64)), ("relu", nn.ReLU()));
+    /// NormalizationSwapReport report = model.ReplaceBatchNorm();
+    /// // report.Replaced[0]: Path "norm", BatchNorm2d(64) -> 32 groups, weight and bias copied.
+    /// var optimizer = optim.SGD(report.Root.parameters(), 0.1); // build the optimiser after the swap
+    /// </code>
+    /// </example>
+    public static NormalizationSwapReport ReplaceBatchNorm(this nn.Module root, GroupNormOptions? options = null)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        options ??= new GroupNormOptions();
+        ValidateOptions(options);
+        TorchRuntime.EnsureLoaded();
+
+        BatchNormScan scan = BatchNormScan.Run(root);
+        if (scan.Refusals.Count > 0)
+        {
+            throw new NormalizationSwapException(scan.Refusals);
+        }
+
+        var plans = scan.Targets.Select(t => (Target: t, Groups: GroupsFor(t, options))).ToList();
+        var badGroups = plans.Where(p => p.Groups is null).Select(p => p.Target).ToList();
+        if (badGroups.Count > 0)
+        {
+            throw new ArgumentException(
+                $"GroupNormOptions.Groups = {options.Groups} cannot be used for {badGroups.Count} layer(s), so nothing was changed: " +
+                string.Join("; ", badGroups.Select(t => $"{Display(t.Paths[0])} ({t.Norm.GetType().Name}, {t.Norm.num_features} channels)")) +
+                ". A group count must divide the channel count and, for BatchNorm1d (which may see [N, C] input), leave at " +
+                "least two channels per group. Leave Groups null to use ChannelGroupNorm.DefaultGroupCount per layer.",
+                nameof(options));
+        }
+
+        // Build every replacement before touching the model, so a failure here changes nothing.
+        var built = new List<(BatchNormTarget Target, ChannelGroupNorm Replacement)>();
+        try
+        {
+            foreach (var (target, groups) in plans)
+            {
+                built.Add((target, Build(target.Norm, groups!.Value, options.CopyAffine)));
+            }
+        }
+        catch
+        {
+            foreach (var (_, replacement) in built)
+            {
+                replacement.Dispose();
+            }
+
+            throw;
+        }
+
+        nn.Module newRoot = root;
+        var applied = new List<(ModuleSlot Slot, BatchNorm Original)>();
+        try
+        {
+            foreach (var (target, replacement) in built)
+            {
+                foreach (ModuleSlot slot in target.Slots)
+                {
+                    slot.Set(replacement);
+                    applied.Add((slot, target.Norm));
+                }
+
+                if (target.IsRoot)
+                {
+                    newRoot = replacement;
+                }
+            }
+
+            Verify(newRoot, built);
+        }
+        catch (Exception e)
+        {
+            for (int i = applied.Count - 1; i >= 0; i--)
+            {
+                applied[i].Slot.Set(applied[i].Original);
+            }
+
+            foreach (var (_, replacement) in built)
+            {
+                replacement.Dispose();
+            }
+
+            throw new NormalizationSwapException(
+                "Replacing the BatchNorm layers failed half-way and was rolled back; the model is as it was. " + e.Message, e);
+        }
+
+        var swapped = built
+            .SelectMany(b => b.Target.Paths.Select(path => new SwappedNorm(
+                path,
+                b.Target.Norm.GetType(),
+                b.Target.Norm.num_features,
+                b.Replacement.Groups,
+                b.Target.Norm.eps,
+                b.Target.Norm.affine,
+                b.Target.Norm.affine && options.CopyAffine,
+                b.Target.Norm.track_running_stats,
+                b.Replacement)))
+            .ToList();
+        var order = scan.Walked.Select((w, i) => (w.Path, i)).GroupBy(w => w.Path).ToDictionary(g => g.Key, g => g.First().i);
+        swapped.Sort((a, b) => order[a.Path].CompareTo(order[b.Path]));
+        return new NormalizationSwapReport(newRoot, swapped);
+    }
+
+    /// <summary>
+    /// Dry run of <see cref="ReplaceBatchNorm"/>: the paths of the BatchNorm layers it would replace, in
+    /// <c>named_modules()</c> order (the empty string for a BatchNorm root). Changes nothing.
+    /// </summary>
+    /// <param name="root">The model.</param>
+    /// <returns>The registered BatchNorm paths; a shared BatchNorm appears once per path. Use <see cref="Validate"/> to
+    /// learn whether the swap would be refused.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="root"/> is <see langword="null"/>.</exception>
+    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
+    public static IReadOnlyList<string> FindBatchNorm(this nn.Module root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        TorchRuntime.EnsureLoaded();
+        return BatchNormScan.Run(root).Walked.Where(w => w.Module is BatchNorm).Select(w => w.Path).ToList();
+    }
+
+    /// <summary>
+    /// Lists every BatchNorm that <see cref="ReplaceBatchNorm"/> would refuse to replace, and why, without changing
+    /// anything. An empty list means the swap's structure checks pass (an explicit group count is checked by the swap).
+    /// </summary>
+    /// <param name="root">The model.</param>
+    /// <returns>The refusals; empty when every BatchNorm can be replaced.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="root"/> is <see langword="null"/>.</exception>
+    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
+    public static IReadOnlyList<SwapRefusal> Validate(nn.Module root)
+    {
+        ArgumentNullException.ThrowIfNull(root);
+        TorchRuntime.EnsureLoaded();
+        return BatchNormScan.Run(root).Refusals;
+    }
+
+    private static void ValidateOptions(GroupNormOptions options)
+    {
+        if (options.Groups is < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.Groups,
+                "GroupNormOptions.Groups must be at least 1, or null for the default rule.");
+        }
+
+        if (options.MaxGroups < 1)
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), options.MaxGroups,
+                "GroupNormOptions.MaxGroups must be at least 1 (32 by default).");
+        }
+    }
+
+    private static long? GroupsFor(BatchNormTarget target, GroupNormOptions options)
+    {
+        long channels = target.Norm.num_features;
+        bool spatial = target.Norm is BatchNorm2d or BatchNorm3d;
+        if (options.Groups is not { } groups)
+        {
+            return ChannelGroupNorm.DefaultGroupCount(channels, options.MaxGroups, spatial ? 2 : ChannelGroupNorm.MinFeaturesPerGroup);
+        }
+
+        bool fits = channels % groups == 0 && (spatial || channels / groups >= 2);
+        return fits ? groups : null;
+    }
+
+    private static ChannelGroupNorm Build(BatchNorm norm, long groups, bool copyAffine)
+    {
+        Tensor? reference = norm.affine ? norm.weight : norm.running_mean;
+        ChannelGroupNorm replacement = new(groups, norm.num_features, norm.eps, norm.affine, reference?.device, reference?.dtype);
+        try
+        {
+            if (norm.affine)
+            {
+                using (torch.no_grad())
+                {
+                    if (copyAffine)
+                    {
+                        replacement.weight!.copy_(norm.weight);
+                        replacement.bias!.copy_(norm.bias!);
+                    }
+
+                    replacement.weight!.requires_grad_(norm.weight.requires_grad);
+                    replacement.bias!.requires_grad_(norm.bias!.requires_grad);
+                }
+            }
+
+            replacement.train(norm.training);
+            return replacement;
+        }
+        catch
+        {
+            replacement.Dispose();
+            throw;
+        }
+    }
+
+    // Proves, per replacement, that the views TorchSharp's own walks use all see it: named_children() (train(), eval(),
+    // .to()), named_modules(), and parameters() (the optimiser). Forward is covered by rewriting every field and list.
+    private static void Verify(nn.Module root, List<(BatchNormTarget Target, ChannelGroupNorm Replacement)> built)
+    {
+        var byPath = root.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
+        var parameters = new HashSet<IntPtr>(root.parameters().Select(p => p.Handle));
+        foreach (var (target, replacement) in built)
+        {
+            foreach (string path in target.Paths)
+            {
+                nn.Module? viaModules = path.Length == 0 ? root : byPath.GetValueOrDefault(path);
+                nn.Module? viaChildren = path.Length == 0 ? root : ChildAt(root, path);
+                if (!ReferenceEquals(viaModules, replacement) || !ReferenceEquals(viaChildren, replacement))
+                {
+                    throw new InvalidOperationException(
+                        $"after replacing '{path}', {(ReferenceEquals(viaModules, replacement) ? "named_children()" : "named_modules()")} " +
+                        "still shows another module (does a module override named_children()?).");
+                }
+            }
+
+            if (replacement.weight is { } w && !parameters.Contains(w.Handle))
+            {
+                throw new InvalidOperationException($"after replacing '{target.Paths[0]}', parameters() does not list its weight.");
+            }
+        }
+    }
+
+    private static nn.Module? ChildAt(nn.Module root, string path)
+    {
+        nn.Module? current = root;
+        foreach (string name in path.Split('.'))
+        {
+            current = current?.named_children().FirstOrDefault(c => c.name == name).module;
+        }
+
+        return current;
+    }
+
+    private static string Display(string path) => path.Length == 0 ? "(root)" : path;
+}
