@@ -23,7 +23,7 @@ namespace SelectiveLoss.Training;
 /// <para>
 /// Rebatching is exact (the same update as <see cref="SelectionStrategy.Masked"/>, to round-off) only when no module
 /// mixes samples: BatchNorm in training mode normalises with batch statistics, so a sample's output depends on which
-/// other samples share its batch. Use <c>NormalizationSwapper.ReplaceBatchNorm</c> (or build the model with GroupNorm) first; on a
+/// other samples share its batch. Use <see cref="NormalizationSwapper.ReplaceBatchNorm"/> (or build the model with GroupNorm) first; on a
 /// coupled model the step warns once (or refuses, with <see cref="CouplingPolicy.Refuse"/>).
 /// </para>
 /// <para>Each step runs inside its own dispose scope; no tensor outlives it except the optimiser's state.</para>
@@ -442,7 +442,7 @@ public sealed class SelectiveStep : IDisposable
         model.train();
         try
         {
-            return BatchCouplingCheck.Find(model);
+            return BatchCoupling.Find(model);
         }
         finally
         {
