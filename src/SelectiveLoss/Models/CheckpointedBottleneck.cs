@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using System.Threading;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -16,6 +17,11 @@ internal sealed class CheckpointedBottleneck : torch.autograd.SingleTensorFuncti
 {
     private const string LayerKey = "layer";
     private const string CountKey = "count";
+
+    private static long backwardCalls;
+
+    /// <summary>How many times a checkpointed bottleneck has been recomputed in a backward pass (for tests).</summary>
+    internal static long BackwardCalls => Interlocked.Read(ref backwardCalls);
 
     /// <inheritdoc/>
     public override string Name => nameof(CheckpointedBottleneck);
@@ -46,21 +52,24 @@ internal sealed class CheckpointedBottleneck : torch.autograd.SingleTensorFuncti
     /// <inheritdoc/>
     public override List<Tensor> backward(torch.autograd.AutogradContext ctx, Tensor grad_output)
     {
+        Interlocked.Increment(ref backwardCalls);
         var layer = (DenseLayer)ctx.get_data(LayerKey);
         int count = (int)ctx.get_data(CountKey);
-        var saved = ctx.get_saved_variables();
 
-        var inputs = new List<Tensor>();
+        // No grads for the two non-tensor arguments (the layer and the feature count).
         var gradients = new List<Tensor> { null!, null! };
         using (var scope = torch.NewDisposeScope())
         {
             using var enableGrad = torch.enable_grad();
+            var saved = ctx.get_saved_variables();
             var features = saved.Take(count).Select(f => f.detach().requires_grad_(f.requires_grad)).ToList();
             var parameters = layer.BottleneckParameters().Cast<Tensor>().ToList();
-            var output = layer.RecomputeBottleneck(features);
-
+            var snapshot = layer.SnapshotNorm1Buffers();
+            var output = layer.Bottleneck(features);
             var wanted = features.Concat(parameters).Where(t => t.requires_grad).ToList();
             var grads = torch.autograd.grad(new[] { output }, wanted, new[] { grad_output });
+            DenseLayer.RestoreBuffers(snapshot);
+
             int next = 0;
             foreach (var t in features.Concat(parameters))
             {

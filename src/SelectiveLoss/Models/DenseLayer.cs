@@ -73,28 +73,27 @@ internal sealed class DenseLayer : Module<Tensor, Tensor>
     }
 
     /// <summary>
-    /// <see cref="Bottleneck"/> again, for the backward pass of memory-efficient mode, leaving norm1's buffers as they
-    /// were: the forward pass has already moved BatchNorm's running statistics once for this batch.
+    /// Copies norm1's buffers (BatchNorm's running statistics), so that memory-efficient mode can put them back after
+    /// recomputing the bottleneck: the forward pass has already moved them once for this batch.
     /// </summary>
-    internal Tensor RecomputeBottleneck(IReadOnlyList<Tensor> features)
+    internal List<(Tensor buffer, Tensor saved)> SnapshotNorm1Buffers()
     {
-        using var scope = torch.NewDisposeScope();
-        List<(Tensor buffer, Tensor saved)> snapshot;
-        using (torch.no_grad())
-        {
-            snapshot = norm1.buffers().Select(b => (b, b.clone())).ToList();
-        }
+        using var noGrad = torch.no_grad();
+        return norm1.buffers().Select(b => (b, b.detach().clone())).ToList();
+    }
 
-        var output = Bottleneck(features);
-        using (torch.no_grad())
+    /// <summary>
+    /// Puts back what <see cref="SnapshotNorm1Buffers"/> copied. Only after the recomputed graph has been
+    /// differentiated: BatchNorm's backward checks that the statistics it saved were not changed in place.
+    /// </summary>
+    internal static void RestoreBuffers(List<(Tensor buffer, Tensor saved)> snapshot)
+    {
+        using var noGrad = torch.no_grad();
+        foreach (var (buffer, saved) in snapshot)
         {
-            foreach (var (buffer, saved) in snapshot)
-            {
-                buffer.copy_(saved);
-            }
+            buffer.copy_(saved);
+            saved.Dispose();
         }
-
-        return scope.MoveToOuter(output);
     }
 
     /// <summary>The parameters of <see cref="Bottleneck"/>, in a fixed order.</summary>
