@@ -166,11 +166,13 @@ public sealed class DenseNetTests
         stats.ThreadTotalLiveCount.Should().Be(before);
     }
 
-    [Fact]
-    public void backward_MemoryEfficient_SameOutputsGradientsAndRunningStats()
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void backward_MemoryEfficient_SameOutputsGradientsAndRunningStats(bool batchNorm)
     {
-        using var plain = Tiny(bn: true);
-        using var efficient = Tiny(bn: true, memory_efficient: true);
+        using var plain = Tiny(bn: batchNorm);
+        using var efficient = Tiny(bn: batchNorm, memory_efficient: true);
         plain.to(ScalarType.Float64);
         efficient.to(ScalarType.Float64);
         efficient.load_state_dict(plain.state_dict());

@@ -24,6 +24,21 @@ namespace SelectiveLoss.Models;
 /// keeps them) before it is used.
 /// </para>
 /// <para>
+/// Memory: a dense layer's input is the concatenation of every earlier feature map of its block, and the plain forward
+/// pass keeps that concatenation and norm1's output of every layer for the backward pass. With
+/// <c>memory_efficient: true</c> they are computed without a graph and recomputed in the backward pass, through
+/// TorchSharp's custom autograd functions (TorchSharp 0.107.0 has no <c>torch.utils.checkpoint</c>). Outputs and
+/// gradients are the same, and BatchNorm's running statistics move once per forward pass, as in the plain mode
+/// (the recomputation puts them back). Measured on DenseNet-121, CIFAR stem, batch 32, 2 CPU threads: the memory
+/// held after the forward pass fell from about 1.2 GiB to 0.55 GiB and the process's peak from 1.5 to 1.05 GiB, for
+/// about 15-25% more time per step (with glibc's default malloc settings the freed memory is kept by the process, so
+/// its resident size shows less of the gain). Only a forward pass that records gradients takes this path; under
+/// <c>no_grad</c> both modes are the same. One caveat of TorchSharp's custom functions: an exception inside their
+/// backward pass cannot be passed to the caller and ends the process; the recomputation repeats work that has
+/// already succeeded once, so in practice only running out of memory can cause it. Every forward pass, in either
+/// mode, runs inside a dispose scope, so no intermediate tensor outlives it.
+/// </para>
+/// <para>
 /// Weights: <see cref="Module.save(string, IList{string}?)"/> and <see cref="Module.load(string, bool, IList{string}?, Dictionary{string, bool}?)"/>
 /// read and write TorchSharp's own format; <see cref="SafeTensors.load_model"/> reads a PyTorch state_dict saved as
 /// <c>.safetensors</c>.
@@ -48,8 +63,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     /// <param name="norm_layer">Creates the norm layer for a channel count, called once for every norm of the network
     /// (it must return a new module each time); <see langword="null"/> means <c>BatchNorm2d</c>.</param>
     /// <param name="memory_efficient">Recompute each dense layer's concatenation, norm1, ReLU and conv1 in the backward
-    /// pass instead of keeping them (torchvision's <c>memory_efficient</c>): less memory for about a fifth more compute.
-    /// Outputs and gradients are the same; BatchNorm's running statistics move once per forward pass as usual.</param>
+    /// pass instead of keeping them (torchvision's <c>memory_efficient</c>); see the remarks on <see cref="DenseNet"/>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="block_config"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range, or <paramref name="stem"/> is not
     /// a defined value.</exception>
