@@ -84,6 +84,21 @@ public sealed class DenseNetsTests
     }
 
     [Fact]
+    public void densenet121_ReadmeOneLiner_BuildsGroupNormCifar100Model()
+    {
+        // The README's line, verbatim.
+        var model = DenseNets.densenet121(num_classes: 100, stem: DenseNetStem.Cifar, norm_layer: c => nn.GroupNorm(32, c));
+
+        using (model)
+        {
+            model.modules().OfType<BatchNorm2dModule>().Should().BeEmpty();
+            model.modules().OfType<GroupNormModule>().Should().HaveCount(NormCount("121") - 1);
+            model.NumClasses.Should().Be(100);
+            model.Stem.Should().Be(DenseNetStem.Cifar);
+        }
+    }
+
+    [Fact]
     public void densenet121_BatchNorm_StateDictKeysAreTorchvisionsInOrder()
     {
         using var model = DenseNets.densenet121();

@@ -45,6 +45,10 @@ internal sealed class CheckpointedBottleneck : torch.autograd.SingleTensorFuncti
         ctx.save_data(CountKey, count);
         ctx.save_for_backward(features);
 
+        // An unused output gets no gradient: say so with an undefined tensor rather than have TorchSharp make zeros
+        // from its cached empty copy of the output (which lives in the caller's dispose scope, so it is already gone).
+        ctx.set_materialize_grads(false);
+
         // TorchSharp runs this with gradients off: the result carries no graph and nothing in between is kept.
         return layer.Bottleneck(features);
     }
@@ -58,6 +62,12 @@ internal sealed class CheckpointedBottleneck : torch.autograd.SingleTensorFuncti
 
         // No grads for the two non-tensor arguments (the layer and the feature count).
         var gradients = new List<Tensor> { null!, null! };
+        if (grad_output is null || grad_output.IsInvalid)
+        {
+            gradients.AddRange(Enumerable.Repeat<Tensor>(null!, count + layer.BottleneckParameters().Count()));
+            return gradients;
+        }
+
         using (var scope = torch.NewDisposeScope())
         {
             using var enableGrad = torch.enable_grad();
