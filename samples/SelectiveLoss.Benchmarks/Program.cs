@@ -127,7 +127,8 @@ static double MeasurePeak(string norm, string strategy, double keep, BenchmarkOp
         RedirectStandardError = true,
         UseShellExecute = false,
     };
-    if (!Path.GetFileNameWithoutExtension(Environment.ProcessPath!).Equals("SelectiveLoss.Benchmarks", StringComparison.Ordinal))
+    // Under `dotnet SelectiveLoss.Benchmarks.dll` the process is the dotnet host, which needs the assembly path first.
+    if (Path.GetFileName(Environment.ProcessPath!) is "dotnet" or "dotnet.exe")
     {
         start.ArgumentList.Add(typeof(BenchmarkOptions).Assembly.Location);
     }

@@ -56,6 +56,11 @@ internal static class Report
         }
     }
 
+    private static void Goal(string what, double measured, bool met)
+    {
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  [{(met ? "met" : "MISSED")}] {what}: {measured:0.000}"));
+    }
+
     /// <summary>Writes the CSV atomically: a temporary file beside it is renamed over it.</summary>
     public static void WriteCsv(string path, IReadOnlyList<ResultRow> rows)
     {
