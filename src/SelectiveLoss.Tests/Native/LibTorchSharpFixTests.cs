@@ -173,49 +173,12 @@ public sealed class LibTorchSharpFixTests : IDisposable
         message.Should().Contain("No libLibTorchSharp.so").And.Contain("libtorch-cpu-linux-x64");
     }
 
-    private static HashSet<string> OldHost()
-    {
-        // Debian 12's libstdc++ (GCC 12): everything up to GLIBCXX_3.4.30 and CXXABI_1.3.14.
-        var versions = new HashSet<string>(StringComparer.Ordinal) { "GLIBCXX_3.4", "CXXABI_1.3" };
-        for (int i = 1; i <= 30; i++)
-        {
-            versions.Add("GLIBCXX_3.4." + i);
-        }
-
-        for (int i = 1; i <= 14; i++)
-        {
-            versions.Add("CXXABI_1.3." + i);
-        }
-
-        versions.Add("CXXABI_TM_1");
-        versions.Add("CXXABI_FLOAT128");
-        return versions;
-    }
-
-    private static string OutputLibrary()
-    {
-        string path = Path.Combine(AppContext.BaseDirectory, "runtimes", "linux-x64", "native", "libLibTorchSharp.so");
-        File.Exists(path).Should().BeTrue($"the CPU backend puts the native library at {path}");
-        return path;
-    }
+    private static HashSet<string> OldHost() => LibTorchSharpFixTestsHost.Old();
 
     /// <summary>A copy of the build output's library with the weak flag cleared again: byte for byte TorchSharp's original.</summary>
-    private string UnpatchedCopy()
-    {
-        string copy = Path.Combine(dir, "libLibTorchSharp.so");
-        File.Copy(OutputLibrary(), copy, overwrite: true);
-        var requirement = LibTorchSharpFix.ReadVersionRequirements(copy).Single(r => r.Version == "GLIBCXX_3.4.32");
-        if (requirement.IsWeak)
-        {
-            using var stream = new FileStream(copy, FileMode.Open, FileAccess.ReadWrite);
-            stream.Position = requirement.FlagsOffset;
-            ushort flags = (ushort)(requirement.Flags & ~LibTorchSharpFix.VerFlagWeak);
-            stream.WriteByte((byte)(flags & 0xff));
-            stream.WriteByte((byte)(flags >> 8));
-        }
+    private string UnpatchedCopy() => LibTorchSharpFixTestsHost.UnpatchedLibrary(dir);
 
-        return copy;
-    }
+    private static string OutputLibrary() => LibTorchSharpFixTestsHost.OutputLibrary();
 
     private static int IndexOf(byte[] haystack, byte[] needle)
     {

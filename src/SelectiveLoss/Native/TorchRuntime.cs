@@ -23,6 +23,7 @@ internal static class TorchRuntime
             return;
         }
 
+        PackageCachePreloader.TryPreload(typeof(torch).Assembly.Location);
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);
