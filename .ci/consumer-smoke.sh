@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Proves the package works as other trainers consume it: packs SelectiveLoss into artifacts/packages under a unique
 # version, creates a fresh console project outside the repository that references it by PackageReference (plus the
-# CPU backend), builds it (the package's buildTransitive step makes TorchSharp load on Debian 12) and runs it.
+# CPU backend), builds it (the package's buildTransitive step makes TorchSharp load on Debian 12) and runs it; then
+# builds and runs samples/ConsumerTrainer, a small trainer that also takes SelectiveLoss by PackageReference only.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -43,4 +44,8 @@ dotnet build -c Release --nologo -v minimal 2>&1 | grep -E "SelectiveLoss:|error
 output="$(dotnet run -c Release --no-build)"
 echo "$output"
 grep -q "kept 3 of 5, loss 0.300" <<<"$output"
+
+echo "== consumer trainer (samples/ConsumerTrainer, PackageReference SelectiveLoss $version)"
+cd "$root"
+dotnet run -c Release --project samples/ConsumerTrainer -p:SelectiveLossVersion="$version" 2>&1 | grep -Ev "^\s*$"
 echo "== consumer smoke test passed"
