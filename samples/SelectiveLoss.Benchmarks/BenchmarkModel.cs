@@ -57,7 +57,7 @@ internal sealed class BenchmarkModel : IDisposable
             case "scoring_only":
                 {
                     model.eval();
-                    using (inference_mode())
+                    using (no_grad())
                     {
                         var scores = functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
                         _ = scores.sum().item<float>();

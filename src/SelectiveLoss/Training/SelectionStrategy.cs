@@ -11,7 +11,7 @@ public enum SelectionStrategy
     Masked = 0,
 
     /// <summary>
-    /// A scoring forward pass without gradients (inference mode, model in eval mode), selection with the reducer, then
+    /// A scoring forward pass without gradients (no_grad, model in eval mode), selection with the reducer, then
     /// forward and backward on the kept samples only, as a smaller batch. Without batch coupling its update equals
     /// <see cref="Masked"/>'s up to floating-point round-off; with BatchNorm in training mode it does not (the kept
     /// samples are normalised with their own statistics).

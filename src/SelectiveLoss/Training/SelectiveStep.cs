@@ -17,7 +17,7 @@ namespace SelectiveLoss.Training;
 /// <para>
 /// Keeping the lowest 60% of per-sample losses with <c>topk</c> on a full-batch graph (<see cref="SelectionStrategy.Masked"/>)
 /// costs as much as a full step: backward still runs over every sample. <see cref="SelectionStrategy.Rebatched"/>
-/// scores the batch in inference mode (about a third of a training step), then runs forward and backward on the kept
+/// scores the batch without gradients (about a quarter of a training step), then runs forward and backward on the kept
 /// samples only; <see cref="SelectionStrategy.Cached"/> also skips most scoring by reusing recent scores.
 /// </para>
 /// <para>
@@ -274,7 +274,9 @@ public sealed class SelectiveStep : IDisposable
 
         try
         {
-            using var inference = inference_mode();
+            // no_grad rather than inference_mode: on TorchSharp 0.107.0 (CPU, DenseNet-121) inference mode measured no
+            // faster, and up to 7% slower, than no_grad for the scoring pass; see the benchmark notes in README.
+            using var noGrad = no_grad();
             return PerSample(model.forward(input), target, n);
         }
         finally
