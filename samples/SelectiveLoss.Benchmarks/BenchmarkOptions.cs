@@ -26,8 +26,8 @@ internal sealed record BenchmarkOptions
         SelectiveLoss benchmark: CIFAR DenseNet-121 (100 classes) training steps on generated data.
 
         Usage: dotnet run -c Release --project samples/SelectiveLoss.Benchmarks -- [options]
-          --quick            1 warm-up round and 5 timed rounds (about 8 minutes on 2 cores)
-          --rounds N         timed rounds (default 7; --quick: 5)
+          --quick            1 warm-up round and 3 timed rounds (about 9 minutes on 2 cores)
+          --rounds N         timed rounds (default 7; --quick: 3); each times one step after an untimed one
           --warmup N         warm-up rounds (default 2; --quick: 1)
           --batch N          batch size (default 64)
           --keep A,B         keep ratios (default 0.6,0.3)
@@ -67,7 +67,7 @@ internal sealed record BenchmarkOptions
 
         if (o.Quick)
         {
-            o = o with { Rounds = roundsSet ? o.Rounds : 5, WarmupRounds = warmupSet ? o.WarmupRounds : 1 };
+            o = o with { Rounds = roundsSet ? o.Rounds : 3, WarmupRounds = warmupSet ? o.WarmupRounds : 1 };
         }
 
         return o;

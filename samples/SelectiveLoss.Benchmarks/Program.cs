@@ -49,6 +49,14 @@ for (int round = 0; round < totalRounds; round++)
     for (int i = 0; i < order.Count; i++)
     {
         var c = order[i];
+        // One untimed step first, so the timed step starts from this strategy's own steady state (allocator pages,
+        // caches) rather than from whatever the previous strategy left: a training loop repeats one strategy, and
+        // without this a step that follows a full-batch step pays for re-faulting the memory that step released.
+        if (!warm)
+        {
+            models[c.norm].Run(c.strategy, c.keep);
+        }
+
         var watch = Stopwatch.StartNew();
         bool asPromised = models[c.norm].Run(c.strategy, c.keep);
         double ms = watch.Elapsed.TotalMilliseconds;
