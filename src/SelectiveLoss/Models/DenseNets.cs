@@ -40,7 +40,7 @@ public static class DenseNets
     /// the network. <see langword="null"/> means <c>BatchNorm2d</c>. What it returns is checked and initialised to weight
     /// 1, bias 0.</param>
     /// <param name="drop_rate">Dropout probability after each dense layer, in [0, 1).</param>
-    /// <param name="bn_size">Bottleneck width factor (conv1 outputs <c>bn_size * 32</c> channels); at least 1.</param>
+    /// <param name="bn_size">Bottleneck width factor (conv1 outputs <c>bn_size</c> times the growth rate channels); at least 1.</param>
     /// <param name="memory_efficient">Recompute each dense layer's bottleneck in the backward pass instead of keeping its
     /// input concatenation (torchvision's <c>memory_efficient</c>): about half the activation memory for about a fifth
     /// more time per training step; see <see cref="DenseNet"/>.</param>
@@ -64,22 +64,7 @@ public static class DenseNets
     /// DenseNet-161: growth rate 48, blocks (6, 12, 36, 24), 96 initial features; 28,681,000 parameters at 1000 classes
     /// with the ImageNet stem.
     /// </summary>
-    /// <param name="num_classes">Outputs of the classifier; at least 1.</param>
-    /// <param name="stem"><see cref="DenseNetStem.ImageNet"/> (7x7 stride 2 conv, norm, ReLU, max pool) for 224x224 images, or
-    /// <see cref="DenseNetStem.Cifar"/> (3x3 stride 1 conv only) for 32x32 images.</param>
-    /// <param name="norm_layer">Creates the norm layer for a channel count (a new module every call); used for every norm of
-    /// the network. <see langword="null"/> means <c>BatchNorm2d</c>. What it returns is checked and initialised to weight
-    /// 1, bias 0.</param>
-    /// <param name="drop_rate">Dropout probability after each dense layer, in [0, 1).</param>
-    /// <param name="bn_size">Bottleneck width factor (conv1 outputs <c>bn_size * 48</c> channels); at least 1.</param>
-    /// <param name="memory_efficient">Recompute each dense layer's bottleneck in the backward pass instead of keeping its
-    /// input concatenation (torchvision's <c>memory_efficient</c>): about half the activation memory for about a fifth
-    /// more time per training step; see <see cref="DenseNet"/>.</param>
-    /// <returns>The network, in training mode, on the CPU.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="num_classes"/>, <paramref name="drop_rate"/>,
-    /// <paramref name="bn_size"/> or <paramref name="stem"/> is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a module
-    /// that does not fit its channel count.</exception>
+    /// <inheritdoc cref="densenet121"/>
     public static DenseNet densenet161(
         int num_classes = 1000,
         DenseNetStem stem = DenseNetStem.ImageNet,
@@ -95,22 +80,7 @@ public static class DenseNets
     /// DenseNet-169: growth rate 32, blocks (6, 12, 32, 32), 64 initial features; 14,149,480 parameters at 1000 classes
     /// with the ImageNet stem.
     /// </summary>
-    /// <param name="num_classes">Outputs of the classifier; at least 1.</param>
-    /// <param name="stem"><see cref="DenseNetStem.ImageNet"/> (7x7 stride 2 conv, norm, ReLU, max pool) for 224x224 images, or
-    /// <see cref="DenseNetStem.Cifar"/> (3x3 stride 1 conv only) for 32x32 images.</param>
-    /// <param name="norm_layer">Creates the norm layer for a channel count (a new module every call); used for every norm of
-    /// the network. <see langword="null"/> means <c>BatchNorm2d</c>. What it returns is checked and initialised to weight
-    /// 1, bias 0.</param>
-    /// <param name="drop_rate">Dropout probability after each dense layer, in [0, 1).</param>
-    /// <param name="bn_size">Bottleneck width factor (conv1 outputs <c>bn_size * 32</c> channels); at least 1.</param>
-    /// <param name="memory_efficient">Recompute each dense layer's bottleneck in the backward pass instead of keeping its
-    /// input concatenation (torchvision's <c>memory_efficient</c>): about half the activation memory for about a fifth
-    /// more time per training step; see <see cref="DenseNet"/>.</param>
-    /// <returns>The network, in training mode, on the CPU.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="num_classes"/>, <paramref name="drop_rate"/>,
-    /// <paramref name="bn_size"/> or <paramref name="stem"/> is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a module
-    /// that does not fit its channel count.</exception>
+    /// <inheritdoc cref="densenet121"/>
     public static DenseNet densenet169(
         int num_classes = 1000,
         DenseNetStem stem = DenseNetStem.ImageNet,
@@ -126,22 +96,7 @@ public static class DenseNets
     /// DenseNet-201: growth rate 32, blocks (6, 12, 48, 32), 64 initial features; 20,013,928 parameters at 1000 classes
     /// with the ImageNet stem.
     /// </summary>
-    /// <param name="num_classes">Outputs of the classifier; at least 1.</param>
-    /// <param name="stem"><see cref="DenseNetStem.ImageNet"/> (7x7 stride 2 conv, norm, ReLU, max pool) for 224x224 images, or
-    /// <see cref="DenseNetStem.Cifar"/> (3x3 stride 1 conv only) for 32x32 images.</param>
-    /// <param name="norm_layer">Creates the norm layer for a channel count (a new module every call); used for every norm of
-    /// the network. <see langword="null"/> means <c>BatchNorm2d</c>. What it returns is checked and initialised to weight
-    /// 1, bias 0.</param>
-    /// <param name="drop_rate">Dropout probability after each dense layer, in [0, 1).</param>
-    /// <param name="bn_size">Bottleneck width factor (conv1 outputs <c>bn_size * 32</c> channels); at least 1.</param>
-    /// <param name="memory_efficient">Recompute each dense layer's bottleneck in the backward pass instead of keeping its
-    /// input concatenation (torchvision's <c>memory_efficient</c>): about half the activation memory for about a fifth
-    /// more time per training step; see <see cref="DenseNet"/>.</param>
-    /// <returns>The network, in training mode, on the CPU.</returns>
-    /// <exception cref="ArgumentOutOfRangeException"><paramref name="num_classes"/>, <paramref name="drop_rate"/>,
-    /// <paramref name="bn_size"/> or <paramref name="stem"/> is out of range.</exception>
-    /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a module
-    /// that does not fit its channel count.</exception>
+    /// <inheritdoc cref="densenet121"/>
     public static DenseNet densenet201(
         int num_classes = 1000,
         DenseNetStem stem = DenseNetStem.ImageNet,
