@@ -22,11 +22,11 @@ internal sealed record TrainingOptions
     /// <summary>0 for a constant keep ratio, else the epochs of a linear ramp from 1 to <see cref="Keep"/>.</summary>
     public int RampEpochs { get; init; }
 
-    public int Epochs { get; init; } = 6;
+    public int Epochs { get; init; } = 8;
 
     public int BatchSize { get; init; } = 64;
 
-    public double LearningRate { get; init; } = 0.05;
+    public double LearningRate { get; init; } = 0.1;
 
     public ulong Seed { get; init; } = 1;
 
@@ -67,9 +67,9 @@ internal sealed record TrainingOptions
           --compare LIST        several runs on the same data and seed, e.g. full,rebatched,random (default)
           --keep R              keep ratio of the selective strategies, in (0, 1]; default 0.6
           --schedule S          constant (default) | ramp[:EPOCHS] (keep ratio 1 -> R over EPOCHS, default half the epochs)
-          --epochs N            default 6
+          --epochs N            default 8
           --batch-size N        default 64
-          --lr X                SGD learning rate (momentum 0.9, cosine decay); default 0.05
+          --lr X                SGD learning rate (momentum 0.9, cosine decay); default 0.1
           --seed N              default 1
           --device cpu|cuda     default: cuda when available
           --model NAME          small (default: growth 12, blocks 3,3,3) | tiny | densenet121
