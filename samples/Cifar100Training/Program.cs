@@ -54,6 +54,12 @@ internal static class Program
     private static int Run(TrainingOptions options)
     {
         var total = Stopwatch.StartNew();
+        if (Console.IsOutputRedirected)
+        {
+            // Logs and pipes: no wrapping of paths and epoch lines at the 80 columns Spectre assumes without a terminal.
+            AnsiConsole.Profile.Width = 200;
+        }
+
         if (options.Threads > 0)
         {
             torch.set_num_threads(options.Threads);

@@ -49,6 +49,11 @@ internal sealed class RunTrainer
                 start = l.Epoch;
                 metrics = l.Metrics;
                 log($"{name}: resumed after epoch {start} from {checkpoints}");
+                if (name == "cached")
+                {
+                    log("cached: the score cache starts empty after a resume (SelectiveStep's ScoreCache cannot be exported), " +
+                        "so this run can differ from an uninterrupted one.");
+                }
             }
         }
 
