@@ -1,0 +1,59 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cifar100Training;
+
+/// <summary>
+/// A run's checkpoint: <c>epoch-NNNN.model</c> (weights and buffers), <c>epoch-NNNN.optim</c> (SGD momentum buffers),
+/// and <c>checkpoint.txt</c>, written last and atomically, which names the finished epoch and holds the metrics so far
+/// and the options fingerprint. Shuffle and augmentation are pure functions of (seed, epoch), so no generator state
+/// needs saving. A kill at any moment leaves the previous complete checkpoint in force.
+/// </summary>
+internal static class Checkpoint
+{
+    private const string Manifest = "checkpoint.txt";
+
+    public static void Save(string directory, int epoch, string fingerprint, IReadOnlyList<EpochMetrics> metrics, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        Directory.CreateDirectory(directory);
+        string stem = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}"));
+        AtomicFile.Write(stem + ".model", temp => model.save(temp));
+        AtomicFile.Write(stem + ".optim", temp => optimizer.save_state_dict(temp));
+        string manifest = string.Create(CultureInfo.InvariantCulture, $"epoch={epoch}\nfingerprint={fingerprint}\n") + EpochMetrics.ToCsv(metrics);
+        AtomicFile.WriteText(Path.Combine(directory, Manifest), manifest);
+        foreach (string old in Directory.GetFiles(directory, "epoch-*.*").Where(f => !Path.GetFileName(f).StartsWith(Path.GetFileName(stem), StringComparison.Ordinal)))
+        {
+            File.Delete(old);
+        }
+    }
+
+    /// <summary>Loads the last complete checkpoint into the model and optimiser; returns null when there is none.</summary>
+    public static (int Epoch, List<EpochMetrics> Metrics)? Load(string directory, string fingerprint, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    {
+        string path = Path.Combine(directory, Manifest);
+        if (!File.Exists(path))
+        {
+            return null;
+        }
+
+        string[] lines = File.ReadAllText(path).Split('\n');
+        int epoch = int.Parse(lines[0]["epoch=".Length..], CultureInfo.InvariantCulture);
+        string saved = lines[1]["fingerprint=".Length..];
+        if (saved != fingerprint)
+        {
+            throw new ResumeMismatchException(
+                $"{path} was written with different options ({saved}) than this command ({fingerprint}). " +
+                "Resume with the same options as the run you continue, or start a new --output folder.");
+        }
+
+        string stem = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}"));
+        model.load(stem + ".model");
+        optimizer.load_state_dict(stem + ".optim");
+        return (epoch, EpochMetrics.ParseCsv(string.Join('\n', lines.Skip(2))));
+    }
+}

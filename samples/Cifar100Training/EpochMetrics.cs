@@ -1,0 +1,41 @@
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+
+namespace Cifar100Training;
+
+/// <summary>One line of <c>metrics.csv</c>.</summary>
+internal sealed record EpochMetrics(int Epoch, double WallSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated, double KeepRatio)
+{
+    public const string Header = "epoch,wall_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio";
+
+    public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
+        $"{Epoch},{WallSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R}");
+
+    public static EpochMetrics FromCsv(string line)
+    {
+        string[] f = line.Split(',');
+        return new EpochMetrics(
+            int.Parse(f[0], CultureInfo.InvariantCulture),
+            double.Parse(f[1], CultureInfo.InvariantCulture),
+            double.Parse(f[2], CultureInfo.InvariantCulture),
+            double.Parse(f[3], CultureInfo.InvariantCulture),
+            long.Parse(f[4], CultureInfo.InvariantCulture),
+            double.Parse(f[5], CultureInfo.InvariantCulture));
+    }
+
+    public static string ToCsv(IEnumerable<EpochMetrics> rows)
+    {
+        var text = new StringBuilder(Header).Append('\n');
+        foreach (var row in rows)
+        {
+            text.Append(row.ToCsv()).Append('\n');
+        }
+
+        return text.ToString();
+    }
+
+    public static List<EpochMetrics> ParseCsv(string text) =>
+        text.Split('\n', System.StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(FromCsv).ToList();
+}

@@ -1,0 +1,152 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using Spectre.Console;
+using TorchSharp;
+
+namespace Cifar100Training;
+
+/// <summary>Entry point: parse, load or generate the data, train each strategy, report.</summary>
+internal static class Program
+{
+    public static int Main(string[] args)
+    {
+        TrainingOptions options;
+        try
+        {
+            options = TrainingOptions.Parse(args);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+
+        if (options.Help)
+        {
+            Console.WriteLine(TrainingOptions.Usage);
+            return 0;
+        }
+
+        try
+        {
+            return Run(options);
+        }
+        catch (UsageException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 2;
+        }
+        catch (CifarFormatException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 3;
+        }
+        catch (ResumeMismatchException e)
+        {
+            Console.Error.WriteLine($"error: {e.Message}");
+            return 4;
+        }
+    }
+
+    private static int Run(TrainingOptions options)
+    {
+        var total = Stopwatch.StartNew();
+        if (Console.IsOutputRedirected)
+        {
+            // Logs and pipes: no wrapping of paths and epoch lines at the 80 columns Spectre assumes without a terminal.
+            AnsiConsole.Profile.Width = 200;
+        }
+
+        if (options.Threads > 0)
+        {
+            torch.set_num_threads(options.Threads);
+        }
+
+        torch.Device device = ChooseDevice(options.Device);
+        string output = Path.GetFullPath(options.Output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
+        if (!options.Resume && Directory.Exists(output) && Directory.GetFileSystemEntries(output).Length > 0)
+        {
+            throw new UsageException($"--output: '{output}' is not empty. Add --resume to continue the run there, or choose a new folder.");
+        }
+
+        Directory.CreateDirectory(output);
+        CifarData train, test;
+        if (options.DataDirectory is { } dir)
+        {
+            (train, test) = CifarBinaryReader.ReadFolder(dir);
+        }
+        else
+        {
+            train = SyntheticCifar.WithLabelNoise(SyntheticCifar.Generate(options.TrainSize, options.Seed, "train"), options.LabelNoise, options.Seed);
+            test = SyntheticCifar.Generate(options.TestSize, options.Seed, "test");
+        }
+
+        AnsiConsole.MarkupLine("[bold]SelectiveLoss CIFAR-100 trainer[/]");
+        if (options.DataDirectory is null)
+        {
+            AnsiConsole.MarkupLine("[yellow]Data: SYNTHETIC, generated from the seed; this is not CIFAR-100. Give --data DIR for the real data set.[/]");
+        }
+
+        AnsiConsole.WriteLine($"Train: {train.Description}");
+        AnsiConsole.WriteLine($"Test:  {test.Description}{(options.DataDirectory is null ? " (clean labels)" : string.Empty)}");
+        AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"Model: {options.Model}, norm {(options.Swap ? "batch -> group (swapped)" : options.Norm)}; device {device}; {torch.get_num_threads()} threads; " +
+            $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, keep {options.Keep}" +
+            $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}"));
+        AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs)}");
+        AnsiConsole.WriteLine($"Output: {output}");
+        AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");
+
+        var trainer = new RunTrainer(options, train, test, device);
+        var results = new List<RunResult>();
+        AnsiConsole.Progress()
+            .AutoClear(false)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(ctx =>
+            {
+                var tasks = new List<ProgressTask>();
+                foreach (string name in options.Runs)
+                {
+                    tasks.Add(ctx.AddTask(name, autoStart: false));
+                }
+
+                for (int i = 0; i < options.Runs.Count; i++)
+                {
+                    tasks[i].StartTask();
+                    results.Add(trainer.Run(options.Runs[i], Path.Combine(output, options.Runs[i]), tasks[i],
+                        line => AnsiConsole.WriteLine(line)));
+                    tasks[i].StopTask();
+                }
+            });
+
+        AnsiConsole.Write(Report.Table(results));
+        string chart = Path.Combine(output, "accuracy-vs-time.png");
+        Report.WriteChart(chart, results, options.DataDirectory is null ? "synthetic data" : "CIFAR-100");
+        foreach (var r in results)
+        {
+            AnsiConsole.WriteLine($"metrics: {Path.Combine(r.Directory, "metrics.csv")}");
+        }
+
+        AnsiConsole.WriteLine($"chart:   {chart}");
+        AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {total.Elapsed.TotalSeconds:0} s. Output: {output}"));
+        return 0;
+    }
+
+    private static torch.Device ChooseDevice(string? requested)
+    {
+        if (requested == "cuda" && !torch.cuda.is_available())
+        {
+            throw new UsageException("--device cuda: no CUDA device is available to TorchSharp here (this build uses the CPU backend). Use --device cpu or leave --device out.");
+        }
+
+        return requested switch
+        {
+            "cpu" => torch.CPU,
+            "cuda" => torch.CUDA,
+            _ => torch.cuda.is_available() ? torch.CUDA : torch.CPU,
+        };
+    }
+}

@@ -1,0 +1,192 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using SelectiveLoss;
+using SelectiveLoss.Models;
+using SelectiveLoss.Training;
+using Spectre.Console;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Cifar100Training;
+
+/// <summary>Trains one strategy from the shared seed, checkpointing every epoch, and evaluates on the clean test set.</summary>
+internal sealed class RunTrainer
+{
+    private readonly TrainingOptions options;
+    private readonly CifarData train;
+    private readonly CifarData test;
+    private readonly BatchBuilder batches;
+    private readonly Device device;
+
+    public RunTrainer(TrainingOptions options, CifarData train, CifarData test, Device device)
+    {
+        this.options = options;
+        this.train = train;
+        this.test = test;
+        this.device = device;
+        batches = new BatchBuilder(train);
+    }
+
+    public RunResult Run(string name, string directory, ProgressTask progress, Action<string> log)
+    {
+        Directory.CreateDirectory(directory);
+        string checkpoints = Path.Combine(directory, "checkpoint");
+        torch.manual_seed((long)options.Seed);
+        using DenseNet model = ModelFactory.Build(options, log);
+        model.to(device);
+        using var optimizer = optim.SGD(model.parameters(), learningRate: options.LearningRate, momentum: 0.9, weight_decay: 5e-4);
+
+        var metrics = new List<EpochMetrics>();
+        int start = 0;
+        if (options.Resume)
+        {
+            var loaded = Checkpoint.Load(checkpoints, options.Fingerprint, model, optimizer);
+            if (loaded is { } l)
+            {
+                start = l.Epoch;
+                metrics = l.Metrics;
+                log($"{name}: resumed after epoch {start} from {checkpoints}");
+                if (name == "cached")
+                {
+                    log("cached: the score cache starts empty after a resume (SelectiveStep's ScoreCache cannot be exported), " +
+                        "so this run can differ from an uninterrupted one.");
+                }
+            }
+        }
+
+        int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
+        progress.MaxValue = (double)options.Epochs * stepsPerEpoch;
+        progress.Value = (double)start * stepsPerEpoch;
+        double wallBefore = metrics.Count > 0 ? metrics[^1].WallSeconds : 0;
+        IKeepRatioSchedule schedule = options.RampEpochs > 0
+            ? KeepRatioSchedules.LinearRamp(options.Keep, options.RampEpochs)
+            : KeepRatioSchedules.Constant(options.Keep);
+        SelectiveStep? cachedStep = null;
+        try
+        {
+            for (int epoch = start; epoch < options.Epochs; epoch++)
+            {
+                var clock = Stopwatch.StartNew();
+                double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / options.Epochs));
+                foreach (var group in optimizer.ParamGroups)
+                {
+                    group.LearningRate = lr;
+                }
+
+                // A fresh step per epoch, seeded by (seed, epoch), makes the random control's subsets reproducible after
+                // a restart; the cached strategy keeps one step (its score memory spans epochs).
+                SelectiveStep? step = name == "full" ? null : cachedStep ?? NewStep(name, model, optimizer, schedule, epoch);
+                if (name == "cached")
+                {
+                    cachedStep = step;
+                }
+
+                if (step is not null)
+                {
+                    step.Epoch = epoch;
+                    foreach (string d in step.Diagnostics)
+                    {
+                        log($"{name}: {d}");
+                    }
+                }
+
+                int[] order = new SplitMix(options.Seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
+                double lossSum = 0;
+                long lossCount = 0, kept = 0, seen = 0;
+                model.train();
+                for (int b = 0; b < stepsPerEpoch; b++)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    int from = b * options.BatchSize;
+                    var idx = order.AsSpan(from, Math.Min(options.BatchSize, train.Count - from));
+                    var (x, y) = batches.Build(train, idx, augment: true, options.Seed, epoch, device);
+                    if (step is null)
+                    {
+                        optimizer.zero_grad();
+                        Tensor loss = nn.functional.cross_entropy(model.forward(x), y);
+                        loss.backward();
+                        optimizer.step();
+                        lossSum += loss.ToDouble() * idx.Length;
+                        kept += idx.Length;
+                    }
+                    else
+                    {
+                        Tensor ids = tensor(idx.ToArray().Select(i => (long)i).ToArray()).to(device);
+                        StepResult r = step.Step(x, y, ids);
+                        lossSum += r.Loss * r.KeptCount;
+                        kept += r.KeptCount;
+                    }
+
+                    lossCount = kept;
+                    seen += idx.Length;
+                    progress.Increment(1);
+                    double rate = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                    progress.Description = $"{name,-10} epoch {epoch + 1}/{options.Epochs}  loss {lossSum / Math.Max(lossCount, 1):0.000}  {rate,6:0} img/s";
+                }
+
+                if (step is not null && name != "cached")
+                {
+                    step.Dispose();
+                }
+
+                double accuracy = Evaluate(model);
+                double wall = wallBefore + clock.Elapsed.TotalSeconds;
+                wallBefore = wall;
+                double keepRatio = (double)kept / train.Count;
+                metrics.Add(new EpochMetrics(epoch + 1, wall, lossSum / Math.Max(lossCount, 1), accuracy, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated + kept : kept, keepRatio));
+                AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
+                Checkpoint.Save(checkpoints, epoch + 1, options.Fingerprint, metrics, model, optimizer);
+                log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}"));
+            }
+        }
+        finally
+        {
+            cachedStep?.Dispose();
+        }
+
+        AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
+        AtomicFile.Write(Path.Combine(directory, "final.model"), temp => model.save(temp));
+        return new RunResult(name, directory, metrics);
+    }
+
+    private SelectiveStep NewStep(string name, DenseNet model, optim.Optimizer optimizer, IKeepRatioSchedule schedule, int epoch)
+    {
+        var stepOptions = new SelectiveStepOptions
+        {
+            Schedule = schedule,
+            SubsetRule = name == "random" ? SubsetRule.Random : SubsetRule.LossRanked,
+            DatasetSize = train.Count,
+            Seed = SplitMix.Mix(options.Seed ^ ((ulong)epoch * 0x9E37UL)),
+        };
+        SelectionStrategy strategy = name switch
+        {
+            "masked" => SelectionStrategy.Masked,
+            "cached" => SelectionStrategy.Cached,
+            _ => SelectionStrategy.Rebatched,
+        };
+        return new SelectiveStep(model, optimizer, new SelectiveLossReducer(keepRatio: options.Keep), strategy, options: stepOptions);
+    }
+
+    private double Evaluate(DenseNet model)
+    {
+        model.eval();
+        long correct = 0;
+        int[] all = Enumerable.Range(0, test.Count).ToArray();
+        int batch = Math.Max(options.BatchSize, 256);
+        using (torch.no_grad())
+        {
+            for (int from = 0; from < test.Count; from += batch)
+            {
+                using var scope = torch.NewDisposeScope();
+                var (x, y) = batches.Build(test, all.AsSpan(from, Math.Min(batch, test.Count - from)), augment: false, options.Seed, 0, device);
+                correct += model.forward(x).argmax(1).eq(y).sum().ToInt64();
+            }
+        }
+
+        model.train();
+        return (double)correct / test.Count;
+    }
+}
