@@ -44,15 +44,8 @@ internal sealed class BenchmarkModel : IDisposable
         switch (strategy)
         {
             case "full":
-                {
-                    model.train();
-                    var loss = functional.cross_entropy(model.forward(x), y);
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    _ = loss.item<float>();
-                    return true;
-                }
+                TrainOn(x, y);
+                return true;
 
             case "scoring_only":
                 {
@@ -68,15 +61,8 @@ internal sealed class BenchmarkModel : IDisposable
                 }
 
             case "subset_only":
-                {
-                    model.train();
-                    var loss = functional.cross_entropy(model.forward(x.narrow(0, 0, k)), y.narrow(0, 0, k));
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    _ = loss.item<float>();
-                    return true;
-                }
+                TrainOn(x.narrow(0, 0, k), y.narrow(0, 0, k));
+                return true;
 
             case "handwritten":
                 {
@@ -90,12 +76,7 @@ internal sealed class BenchmarkModel : IDisposable
                         keptIdx = scores.topk(k, largest: false).indexes;
                     }
 
-                    model.train();
-                    var loss = functional.cross_entropy(model.forward(x.index_select(0, keptIdx)), y.index_select(0, keptIdx));
-                    optimizer.zero_grad();
-                    loss.backward();
-                    optimizer.step();
-                    _ = loss.item<float>();
+                    TrainOn(x.index_select(0, keptIdx), y.index_select(0, keptIdx));
                     return true;
                 }
 
@@ -123,6 +104,17 @@ internal sealed class BenchmarkModel : IDisposable
         x.Dispose();
         y.Dispose();
         ids.Dispose();
+    }
+
+    /// <summary>A plain training step (mean cross-entropy) on the given samples.</summary>
+    private void TrainOn(Tensor input, Tensor target)
+    {
+        model.train();
+        var loss = functional.cross_entropy(model.forward(input), target);
+        optimizer.zero_grad();
+        loss.backward();
+        optimizer.step();
+        _ = loss.item<float>();
     }
 
     private StepResult Step(SelectionStrategy strategy, double keep)
