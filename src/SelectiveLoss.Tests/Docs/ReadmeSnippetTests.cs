@@ -15,6 +15,7 @@ public sealed class ReadmeSnippetTests
     [Theory]
     [InlineData("quickstart", "samples/QuickStart/Program.cs")]
     [InlineData("selectivestep", "samples/QuickStart/Program.cs")]
+    [InlineData("densenet-oneliner", "src/SelectiveLoss.Tests/Models/DenseNetsTests.cs")]
     [InlineData("normalization", "src/SelectiveLoss.Tests/Normalization/ReadmeExampleTests.cs")]
     [InlineData("selectivestep-call", "samples/QuickStart/Program.cs")]
     public void Readme_Snippet_IsVerbatimCopyOfCompiledRegion(string name, string source)

@@ -86,8 +86,10 @@ public sealed class DenseNetsTests
     [Fact]
     public void densenet121_ReadmeOneLiner_BuildsGroupNormCifar100Model()
     {
-        // The README's line, verbatim.
+        // The README's line, verbatim (ReadmeSnippetTests keeps the two identical).
+        // <densenet-oneliner>
         var model = DenseNets.densenet121(num_classes: 100, stem: DenseNetStem.Cifar, norm_layer: c => nn.GroupNorm(32, c));
+        // </densenet-oneliner>
 
         using (model)
         {
