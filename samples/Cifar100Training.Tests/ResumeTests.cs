@@ -20,6 +20,7 @@ public sealed class ResumeTests : IDisposable
     [Theory]
     [InlineData("rebatched")]
     [InlineData("random")]
+    [InlineData("cached")]
     public void Resume_AfterKillPastEpochOne_SameMetricsAndWeightsAsUninterruptedRun(string strategy)
     {
         string straight = Path.Combine(temp.Path, "straight");

@@ -41,6 +41,10 @@ internal sealed class RunTrainer
 
         var metrics = new List<EpochMetrics>();
         int start = 0;
+        IKeepRatioSchedule schedule = options.RampEpochs > 0
+            ? KeepRatioSchedules.LinearRamp(options.Keep, options.RampEpochs)
+            : KeepRatioSchedules.Constant(options.Keep);
+        SelectiveStep? cachedStep = null;
         if (options.Resume)
         {
             var loaded = Checkpoint.Load(checkpoints, options.Fingerprint, model, optimizer);
@@ -51,8 +55,18 @@ internal sealed class RunTrainer
                 log($"{name}: resumed after epoch {start} from {checkpoints}");
                 if (name == "cached")
                 {
-                    log("cached: the score cache starts empty after a resume (SelectiveStep's ScoreCache cannot be exported), " +
-                        "so this run can differ from an uninterrupted one.");
+                    cachedStep = NewStep(name, model, optimizer, schedule, start);
+                    string scores = Checkpoint.ScoresPath(checkpoints, start);
+                    if (File.Exists(scores))
+                    {
+                        using var file = File.OpenRead(scores);
+                        cachedStep.Cache!.Load(file);
+                        log($"cached: restored {cachedStep.Cache.Count} scores from {scores}");
+                    }
+                    else
+                    {
+                        log($"cached: no saved scores at {scores}; the score cache starts empty, so this run can differ from an uninterrupted one.");
+                    }
                 }
             }
         }
@@ -61,10 +75,6 @@ internal sealed class RunTrainer
         progress.MaxValue = (double)options.Epochs * stepsPerEpoch;
         progress.Value = (double)start * stepsPerEpoch;
         double wallBefore = metrics.Count > 0 ? metrics[^1].WallSeconds : 0;
-        IKeepRatioSchedule schedule = options.RampEpochs > 0
-            ? KeepRatioSchedules.LinearRamp(options.Keep, options.RampEpochs)
-            : KeepRatioSchedules.Constant(options.Keep);
-        SelectiveStep? cachedStep = null;
         try
         {
             for (int epoch = start; epoch < options.Epochs; epoch++)
@@ -138,7 +148,7 @@ internal sealed class RunTrainer
                 double keepRatio = (double)kept / train.Count;
                 metrics.Add(new EpochMetrics(epoch + 1, wall, lossSum / Math.Max(lossCount, 1), accuracy, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated + kept : kept, keepRatio));
                 AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
-                Checkpoint.Save(checkpoints, epoch + 1, options.Fingerprint, metrics, model, optimizer);
+                Checkpoint.Save(checkpoints, epoch + 1, options.Fingerprint, metrics, model, optimizer, cachedStep?.Cache);
                 log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}"));
             }
         }

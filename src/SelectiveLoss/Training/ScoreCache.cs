@@ -1,5 +1,8 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
 
 namespace SelectiveLoss.Training;
 
@@ -11,6 +14,8 @@ public sealed class ScoreCache
 {
     private readonly Dictionary<long, LinkedListNode<Entry>> entries = new();
     private readonly LinkedList<Entry> recency = new();
+    private const int FileMagic = 0x43534C53; // "SLSC"
+    private const int FileVersion = 1;
 
     /// <summary>Creates an empty cache.</summary>
     /// <param name="policy">Freshness and capacity.</param>
@@ -85,6 +90,77 @@ public sealed class ScoreCache
             recency.RemoveLast();
             entries.Remove(last.Value.Id);
             Evictions++;
+        }
+    }
+
+    /// <summary>
+    /// Writes every entry (id, score, epoch, use count) in recency order, so a checkpointed run can resume with the same
+    /// memory and select exactly as an uninterrupted run would.
+    /// </summary>
+    /// <param name="stream">A writable stream; it is left open.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    public void Save(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        using var writer = new BinaryWriter(stream, Encoding.UTF8, leaveOpen: true);
+        writer.Write(FileMagic);
+        writer.Write(FileVersion);
+        writer.Write(entries.Count);
+        for (LinkedListNode<Entry>? node = recency.First; node is not null; node = node.Next)
+        {
+            writer.Write(node.Value.Id);
+            writer.Write(node.Value.Score);
+            writer.Write(node.Value.Epoch);
+            writer.Write(node.Value.Visits);
+        }
+    }
+
+    /// <summary>
+    /// Replaces the cache's entries with those <see cref="Save"/> wrote, in the same recency order. The stream is read
+    /// whole and checked before anything changes; past <see cref="CachePolicy.Capacity"/> the least recently used are dropped.
+    /// </summary>
+    /// <param name="stream">A readable stream positioned where <see cref="Save"/> started writing; it is left open.</param>
+    /// <exception cref="ArgumentNullException"><paramref name="stream"/> is null.</exception>
+    /// <exception cref="InvalidDataException">The stream does not hold a saved score cache, or is truncated.</exception>
+    public void Load(Stream stream)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var loaded = new List<Entry>();
+        try
+        {
+            using var reader = new BinaryReader(stream, Encoding.UTF8, leaveOpen: true);
+            if (reader.ReadInt32() != FileMagic || reader.ReadInt32() != FileVersion)
+            {
+                throw new InvalidDataException("The stream does not hold a score cache written by ScoreCache.Save (version 1).");
+            }
+
+            int count = reader.ReadInt32();
+            if (count < 0)
+            {
+                throw new InvalidDataException($"The saved score cache claims {count} entries.");
+            }
+
+            var seen = new HashSet<long>();
+            for (int i = 0; i < count; i++)
+            {
+                var entry = new Entry(reader.ReadInt64(), reader.ReadSingle(), reader.ReadInt32()) { Visits = reader.ReadInt32() };
+                if (!seen.Add(entry.Id))
+                {
+                    throw new InvalidDataException($"The saved score cache holds id {entry.Id} twice.");
+                }
+
+                loaded.Add(entry);
+            }
+        }
+        catch (EndOfStreamException e)
+        {
+            throw new InvalidDataException("The saved score cache is truncated.", e);
+        }
+
+        Clear();
+        foreach (Entry entry in loaded.Take(Policy.Capacity))
+        {
+            entries[entry.Id] = recency.AddLast(entry);
         }
     }
 
