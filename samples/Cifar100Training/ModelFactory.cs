@@ -1,6 +1,6 @@
 using System;
-using SelectiveLoss;
 using SelectiveLoss.Models;
+using SelectiveLoss.Normalization;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using SelectiveLoss.Models;
+using SelectiveLoss.Normalization;
 
 namespace Cifar100Training;
 

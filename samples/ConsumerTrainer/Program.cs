@@ -2,8 +2,8 @@
 // rebatched selective step on generated CIFAR-shaped data. Exits non-zero if anything is off.
 using System;
 using System.Linq;
-using SelectiveLoss;
 using SelectiveLoss.Models;
+using SelectiveLoss.Normalization;
 using SelectiveLoss.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -3,7 +3,8 @@
 using System;
 using System.Diagnostics;
 using System.Globalization;
-using SelectiveLoss;
+using SelectiveLoss.Models;
+using SelectiveLoss.Selection;
 using SelectiveLoss.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using SelectiveLoss.Models;
+using SelectiveLoss.Selection;
 using SelectiveLoss.Training;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,5 +1,6 @@
 using System;
 using System.Globalization;
+using SelectiveLoss.Models;
 
 namespace SelectiveLoss.Benchmarks;
 

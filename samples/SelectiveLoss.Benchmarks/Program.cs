@@ -9,6 +9,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using SelectiveLoss.Benchmarks;
+using SelectiveLoss.Models;
 using TorchSharp;
 
 BenchmarkOptions options;

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using FluentAssertions;
+using SelectiveLoss.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;

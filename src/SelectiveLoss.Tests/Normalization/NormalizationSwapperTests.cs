@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
 using FluentAssertions;
+using SelectiveLoss.Normalization;
 using TorchSharp;
 using TorchSharp.Modules;
 using Xunit;
@@ -500,13 +501,13 @@ public sealed class NormalizationSwapperTests
     [Fact]
     public void TorchSharp_ContainerInternals_AsSwapperExpects()
     {
-        const BindingFlags any = BindingFlags.Instance | BindingFlags.NonPublic;
-        typeof(Sequential).GetField("_modules", any)!.FieldType.Should().Be<List<nn.IModule<Tensor, Tensor>>>("Sequential's list changed: re-check ListSlot");
-        typeof(Sequential).GetField("_names", any)!.FieldType.Should().Be<List<string>>();
-        typeof(ModuleList<nn.Module>).GetField("_list", any)!.FieldType.Should().Be<List<nn.Module>>();
-        typeof(ModuleDict<nn.Module>).GetField("_dict", any)!.FieldType.Should().Be<Dictionary<string, nn.Module>>();
+        const BindingFlags Any = BindingFlags.Instance | BindingFlags.NonPublic;
+        typeof(Sequential).GetField("_modules", Any)!.FieldType.Should().Be<List<nn.IModule<Tensor, Tensor>>>("Sequential's list changed: re-check ListSlot");
+        typeof(Sequential).GetField("_names", Any)!.FieldType.Should().Be<List<string>>();
+        typeof(ModuleList<nn.Module>).GetField("_list", Any)!.FieldType.Should().Be<List<nn.Module>>();
+        typeof(ModuleDict<nn.Module>).GetField("_dict", Any)!.FieldType.Should().Be<Dictionary<string, nn.Module>>();
         typeof(ModuleDict<nn.Module>).GetProperty("Item", typeof(nn.Module), new[] { typeof(string) })!.CanWrite.Should().BeTrue();
-        typeof(nn.Module).GetField("_internal_submodules", any)!.FieldType.Should().Be<TorchSharp.Utils.OrderedDict<string, nn.Module>>();
+        typeof(nn.Module).GetField("_internal_submodules", Any)!.FieldType.Should().Be<TorchSharp.Utils.OrderedDict<string, nn.Module>>();
 
         using var scope = torch.NewDisposeScope();
         var model = nn.Sequential(("a", nn.ReLU()), ("b", nn.BatchNorm1d(2)), ("c", nn.ReLU()));

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using FluentAssertions;
+using SelectiveLoss.Normalization;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -6,6 +6,7 @@ using System.Linq;
 using System.Reflection;
 using System.Text;
 using FluentAssertions;
+using SelectiveLoss.Selection;
 using Xunit;
 
 namespace SelectiveLoss.Tests.PublicApi;
@@ -43,8 +44,8 @@ public sealed class PublicApiTests
         {
             text.Append(TypeHeader(type)).Append('\n');
             var members = new List<string>();
-            const BindingFlags flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
-            foreach (MemberInfo member in type.GetMembers(flags | BindingFlags.NonPublic))
+            const BindingFlags Flags = BindingFlags.Public | BindingFlags.Instance | BindingFlags.Static | BindingFlags.DeclaredOnly;
+            foreach (MemberInfo member in type.GetMembers(Flags | BindingFlags.NonPublic))
             {
                 string? line = Member(member);
                 if (line is not null)

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using FluentAssertions;
+using SelectiveLoss.Selection;
 using TorchSharp;
 using Xunit;
 using static TorchSharp.torch;

@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 using FluentAssertions;
+using SelectiveLoss.Normalization;
+using SelectiveLoss.Selection;
 using SelectiveLoss.Training;
 using TorchSharp;
 using TorchSharp.Modules;

@@ -26,11 +26,11 @@ internal sealed class DenseNetFeatures : Module<Tensor, Tensor>
         long bnSize, double dropRate, bool memoryEfficient, NormLayerSource norms)
         : base(nameof(DenseNetFeatures))
     {
-        const string prefix = "features";
+        const string Prefix = "features";
         if (stem == DenseNetStem.ImageNet)
         {
             conv0 = Conv2d(3, numInitFeatures, kernel_size: 7, stride: 2, padding: 3, bias: false);
-            norm0 = norms.Create(numInitFeatures, prefix + ".norm0");
+            norm0 = norms.Create(numInitFeatures, Prefix + ".norm0");
             relu0 = ReLU(inplace: true);
             pool0 = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         }
@@ -55,18 +55,18 @@ internal sealed class DenseNetFeatures : Module<Tensor, Tensor>
         {
             string number = (i + 1).ToString(CultureInfo.InvariantCulture);
             blocks[i] = new DenseBlock(blockConfig[i], features, growthRate, bnSize, dropRate, memoryEfficient, norms,
-                prefix + ".denseblock" + number);
+                Prefix + ".denseblock" + number);
             register_module("denseblock" + number, blocks[i]);
             features += blockConfig[i] * growthRate;
             if (i < blockConfig.Count - 1)
             {
-                transitions[i] = new Transition(features, features / 2, norms, prefix + ".transition" + number);
+                transitions[i] = new Transition(features, features / 2, norms, Prefix + ".transition" + number);
                 register_module("transition" + number, transitions[i]);
                 features /= 2;
             }
         }
 
-        norm5 = norms.Create(features, prefix + ".norm5");
+        norm5 = norms.Create(features, Prefix + ".norm5");
         register_module(nameof(norm5), norm5);
         NumFeatures = features;
 

@@ -1,6 +1,6 @@
 using System;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Native;
 
 /// <summary>
 /// Thrown by SelectiveLoss entry points when TorchSharp's native library cannot be loaded. Unlike TorchSharp's own

@@ -1,6 +1,5 @@
-using SelectiveLoss.Native;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Native;
 
 /// <summary>
 /// Loads TorchSharp's native library the way SelectiveLoss does, for code that uses TorchSharp before any
@@ -18,7 +17,7 @@ namespace SelectiveLoss;
 /// <code>
 /// #r "nuget: SelectiveLoss, 0.1.0"
 /// #r "nuget: libtorch-cpu-linux-x64, 2.10.0"
-/// SelectiveLoss.TorchSharpNative.EnsureLoaded();
+/// SelectiveLoss.Native.TorchSharpNative.EnsureLoaded();
 /// </code>
 /// </example>
 public static class TorchSharpNative

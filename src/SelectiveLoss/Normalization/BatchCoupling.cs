@@ -6,7 +6,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// Tells whether a model mixes the samples of a batch, so that one sample's output (and gradient) depends on the

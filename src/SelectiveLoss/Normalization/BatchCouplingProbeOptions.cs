@@ -1,4 +1,4 @@
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>How <see cref="BatchCoupling.Probe"/> perturbs a sample and decides whether others changed.</summary>
 public sealed record BatchCouplingProbeOptions

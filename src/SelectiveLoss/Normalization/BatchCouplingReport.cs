@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>The result of <see cref="BatchCoupling.Probe"/>: whether perturbing one sample changed the others.</summary>
 /// <param name="Training">Whether the model was in training mode during the probe (the mode decides BatchNorm's coupling).</param>

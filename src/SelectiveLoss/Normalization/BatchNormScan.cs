@@ -7,7 +7,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>One BatchNorm instance of a model: every path it is registered at and every slot that holds it.</summary>
 internal sealed class BatchNormTarget(BatchNorm norm)

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics.CodeAnalysis;
 using System.Linq;
 using SelectiveLoss.Native;
 using TorchSharp;
@@ -6,7 +7,7 @@ using TorchSharp.Modules;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// Group normalisation over the channels of <c>[N, C, *]</c> input, <c>[N, C]</c> included: the module
@@ -115,9 +116,11 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
     public bool Affine { get; }
 
     /// <summary>Gets the per-channel scale (state_dict key <c>weight</c>), or <see langword="null"/> when not affine.</summary>
+    [SuppressMessage("Style", "IDE1006:Naming Styles", Justification = "PyTorch's and TorchSharp's name for a norm's parameter.")]
     public Parameter? weight => weightParameter;
 
     /// <summary>Gets the per-channel shift (state_dict key <c>bias</c>), or <see langword="null"/> when not affine.</summary>
+    [SuppressMessage("Style", "IDE1006:Naming Styles", Justification = "PyTorch's and TorchSharp's name for a norm's parameter.")]
     public Parameter? bias => biasParameter;
 
     /// <summary>

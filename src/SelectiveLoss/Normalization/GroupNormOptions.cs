@@ -1,4 +1,4 @@
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// How <see cref="NormalizationSwapper.ReplaceBatchNorm"/> builds each <see cref="ChannelGroupNorm"/>.

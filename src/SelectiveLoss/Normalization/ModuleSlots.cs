@@ -4,7 +4,7 @@ using System.Reflection;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// One place that holds a module: a registry entry, a C# field, a container's list. A swap must rewrite every slot

@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Linq;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// Thrown by <see cref="NormalizationSwapper.ReplaceBatchNorm"/> when at least one BatchNorm in the model cannot be

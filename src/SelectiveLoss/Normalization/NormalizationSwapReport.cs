@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using TorchSharp;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>What <see cref="NormalizationSwapper.ReplaceBatchNorm"/> did to a model.</summary>
 public sealed class NormalizationSwapReport

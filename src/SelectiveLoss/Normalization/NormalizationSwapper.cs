@@ -6,7 +6,7 @@ using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// Replaces every BatchNorm of a TorchSharp model with a <see cref="ChannelGroupNorm"/>, so that each sample's output

@@ -1,4 +1,4 @@
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>One BatchNorm that <see cref="NormalizationSwapper"/> cannot replace, and why.</summary>
 /// <param name="Path">Where it is: a <c>named_modules()</c> path, or for a BatchNorm TorchSharp never registered, the

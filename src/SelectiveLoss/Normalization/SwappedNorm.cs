@@ -1,7 +1,7 @@
 using System;
 using TorchSharp;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>One BatchNorm that <see cref="NormalizationSwapper.ReplaceBatchNorm"/> replaced, and what replaced it.</summary>
 /// <param name="Path">The module path as <c>named_modules()</c> spells it (<c>"features.norm0"</c>); the empty string

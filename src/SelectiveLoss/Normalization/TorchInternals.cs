@@ -6,7 +6,7 @@ using System.Reflection;
 using TorchSharp.Utils;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Normalization;
 
 /// <summary>
 /// Reflection on TorchSharp 0.107.0's private state, in one place. Each member checks the shape it expects and says

@@ -1,4 +1,4 @@
-namespace SelectiveLoss;
+namespace SelectiveLoss.Selection;
 
 /// <summary>How a <see cref="SelectiveLossReducer"/> folds the kept per-sample losses into one scalar.</summary>
 public enum LossReduction

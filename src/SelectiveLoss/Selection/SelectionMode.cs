@@ -1,4 +1,4 @@
-namespace SelectiveLoss;
+namespace SelectiveLoss.Selection;
 
 /// <summary>Which samples of a minibatch a <see cref="SelectiveLossReducer"/> keeps.</summary>
 public enum SelectionMode

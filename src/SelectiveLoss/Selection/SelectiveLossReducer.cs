@@ -3,7 +3,7 @@ using SelectiveLoss.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// Keeps a fixed share of a minibatch by per-sample loss and reduces the kept losses to one scalar: the C# form of

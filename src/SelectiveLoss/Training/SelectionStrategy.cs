@@ -1,3 +1,5 @@
+using SelectiveLoss.Selection;
+
 namespace SelectiveLoss.Training;
 
 /// <summary>How a <see cref="SelectiveStep"/> turns a selection of samples into a parameter update.</summary>

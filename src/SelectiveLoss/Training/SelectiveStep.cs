@@ -3,6 +3,8 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
 using SelectiveLoss.Native;
+using SelectiveLoss.Normalization;
+using SelectiveLoss.Selection;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;

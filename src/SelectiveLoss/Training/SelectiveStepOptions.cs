@@ -1,3 +1,5 @@
+using SelectiveLoss.Selection;
+
 namespace SelectiveLoss.Training;
 
 /// <summary>Options of a <see cref="SelectiveStep"/> beyond its strategy.</summary>

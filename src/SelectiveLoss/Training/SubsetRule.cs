@@ -1,3 +1,5 @@
+using SelectiveLoss.Selection;
+
 namespace SelectiveLoss.Training;
 
 /// <summary>Which samples a <see cref="SelectiveStep"/> keeps.</summary>
