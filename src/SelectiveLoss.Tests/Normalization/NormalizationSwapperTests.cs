@@ -39,7 +39,7 @@ public sealed class NormalizationSwapperTests
         report.Replaced.Single(r => r.Path == "norm1d").OriginalType.Should().Be<BatchNorm1d>();
         report.Replaced.Single(r => r.Path == "norm1d").Groups.Should().Be(1, "a BatchNorm1d needs 16 features per group; 6 features make one group");
         report.Replaced.Single(r => r.Path == "norm").Groups.Should().Be(4);
-        model.Norm.Should().BeOfType<ChannelGroupNorm>("forward reads the field, so the field must hold the replacement");
+        model.Norm.Should().BeOfType<GroupNorm>("forward reads the field, so the field must hold the replacement");
     }
 
     [Fact]
@@ -76,9 +76,9 @@ public sealed class NormalizationSwapperTests
         report.Replaced.Should().HaveCount(7);
         foreach (SwappedNorm swapped in report.Replaced)
         {
-            swapped.Replacement.weight!.grad.Should().NotBeNull(swapped.Path);
-            swapped.Replacement.weight!.grad!.abs().sum().item<float>().Should().BeGreaterThan(0, swapped.Path);
-            swapped.Replacement.bias!.grad!.abs().sum().item<float>().Should().BeGreaterThan(0, swapped.Path);
+            swapped.Replacement.get_parameter("weight")!.grad.Should().NotBeNull(swapped.Path);
+            swapped.Replacement.get_parameter("weight")!.grad!.abs().sum().item<float>().Should().BeGreaterThan(0, swapped.Path);
+            swapped.Replacement.get_parameter("bias")!.grad!.abs().sum().item<float>().Should().BeGreaterThan(0, swapped.Path);
         }
     }
 
@@ -94,10 +94,10 @@ public sealed class NormalizationSwapperTests
         parameters.Should().HaveCount(before, "each BatchNorm's weight and bias became the GroupNorm's");
         foreach (SwappedNorm swapped in report.Replaced)
         {
-            parameters.Should().Contain(p => p.Handle == swapped.Replacement.weight!.Handle, swapped.Path);
+            parameters.Should().Contain(p => p.Handle == swapped.Replacement.get_parameter("weight")!.Handle, swapped.Path);
         }
 
-        var initial = report.Replaced.Select(r => r.Replacement.weight!.detach().clone()).ToList();
+        var initial = report.Replaced.Select(r => r.Replacement.get_parameter("weight")!.detach().clone()).ToList();
         var optimizer = torch.optim.SGD(parameters, 0.1);
         optimizer.zero_grad();
         model.call(torch.randn(4, 3, 4, 4)).pow(3).sum().backward();
@@ -105,7 +105,7 @@ public sealed class NormalizationSwapperTests
 
         for (int i = 0; i < initial.Count; i++)
         {
-            report.Replaced[i].Replacement.weight!.allclose(initial[i]).Should().BeFalse(report.Replaced[i].Path);
+            report.Replaced[i].Replacement.get_parameter("weight")!.allclose(initial[i]).Should().BeFalse(report.Replaced[i].Path);
         }
     }
 
@@ -155,12 +155,12 @@ public sealed class NormalizationSwapperTests
 
         model.to(ScalarType.Float64);
 
-        report.Replaced.Should().HaveCount(3).And.OnlyContain(r => r.Replacement.weight!.dtype == ScalarType.Float64);
+        report.Replaced.Should().HaveCount(3).And.OnlyContain(r => r.Replacement.get_parameter("weight")!.dtype == ScalarType.Float64);
         model.state_dict()["inner.norm.weight"].dtype.Should().Be(ScalarType.Float64);
         model.parameters().Should().OnlyContain(p => p.dtype == ScalarType.Float64);
         model.call(torch.randn(new long[] { 2, 3, 4, 4 }, ScalarType.Float64)).dtype.Should().Be(ScalarType.Float64);
         model.to(torch.CPU);
-        report.Replaced.Should().OnlyContain(r => r.Replacement.weight!.device_type == DeviceType.CPU);
+        report.Replaced.Should().OnlyContain(r => r.Replacement.get_parameter("weight")!.device_type == DeviceType.CPU);
     }
 
     // Pins an upstream bug met while testing .to(): TorchSharp 0.107.0's Module.to(dtype) throws on a ModuleDict
@@ -193,7 +193,7 @@ public sealed class NormalizationSwapperTests
 
         SwappedNorm swapped = model.ReplaceBatchNorm().Replaced.Single();
 
-        ChannelGroupNorm gn = swapped.Replacement;
+        ChannelGroupNorm gn = swapped.Replacement.Should().BeOfType<ChannelGroupNorm>().Subject;
         swapped.Eps.Should().Be(1e-3);
         gn.Eps.Should().Be(1e-3);
         gn.weight!.dtype.Should().Be(ScalarType.Float64);
@@ -219,8 +219,8 @@ public sealed class NormalizationSwapperTests
         SwappedNorm swapped = model.ReplaceBatchNorm(new GroupNormOptions { CopyAffine = false }).Replaced.Single();
 
         swapped.AffineCopied.Should().BeFalse();
-        swapped.Replacement.weight!.data<float>().ToArray().Should().OnlyContain(v => v == 1f);
-        swapped.Replacement.bias!.data<float>().ToArray().Should().OnlyContain(v => v == 0f);
+        swapped.Replacement.get_parameter("weight")!.data<float>().ToArray().Should().OnlyContain(v => v == 1f);
+        swapped.Replacement.get_parameter("bias")!.data<float>().ToArray().Should().OnlyContain(v => v == 0f);
     }
 
     [Fact]
@@ -232,7 +232,7 @@ public sealed class NormalizationSwapperTests
         NormalizationSwapReport report = model.ReplaceBatchNorm();
 
         report.Replaced.Single().Affine.Should().BeFalse();
-        report.Replaced.Single().Replacement.weight.Should().BeNull();
+        report.Replaced.Single().Replacement.get_parameter("weight").Should().BeNull();
         report.DroppedStateKeys.Should().BeEmpty();
         model.parameters().Should().BeEmpty();
         model.call(torch.randn(2, 4, 3, 3)).shape.Should().Equal(2, 4, 3, 3);
@@ -246,7 +246,7 @@ public sealed class NormalizationSwapperTests
 
         NormalizationSwapReport report = model.ReplaceBatchNorm(new GroupNormOptions { Groups = 2 });
 
-        report.Replaced.Should().OnlyContain(r => r.Groups == 2 && r.Replacement.Groups == 2);
+        report.Replaced.Should().OnlyContain(r => r.Groups == 2 && GroupCount(r.Replacement) == 2);
     }
 
     [Fact]
@@ -514,6 +514,142 @@ public sealed class NormalizationSwapperTests
         model.register_module("b", nn.Identity());
         model.named_children().Select(c => c.module).ElementAt(1).Should().BeOfType<BatchNorm1d>("register_module on a Sequential changes nothing");
     }
+
+    [Fact]
+    public void ReplaceBatchNorm_EveryPlacement_SpatialBecomeTorchSharpGroupNormAndBatchNorm1dChannelGroupNorm()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new EveryPlacementModel();
+
+        NormalizationSwapReport report = model.ReplaceBatchNorm();
+
+        foreach (SwappedNorm swapped in report.Replaced)
+        {
+            Type expected = swapped.OriginalType == typeof(BatchNorm1d) ? typeof(ChannelGroupNorm) : typeof(GroupNorm);
+            swapped.Replacement.Should().BeOfType(expected, swapped.Path);
+        }
+
+        model.named_modules().Select(m => m.module).OfType<GroupNorm>().Should().HaveCount(6, "BatchNorm2d/3d become TorchSharp's own GroupNorm");
+        model.Norm.Should().BeOfType<GroupNorm>().Which.num_groups.Should().Be(4, "8 channels, at least 2 per group");
+    }
+
+    [Fact]
+    public void ReplaceBatchNorm_CopyAffineFalse_TorchSharpGroupNormStartsAtOneAndZeroDespiteItsConstructor()
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = nn.Sequential(("norm", nn.BatchNorm2d(64)), ("deep", nn.BatchNorm3d(32)));
+
+        NormalizationSwapReport report = model.ReplaceBatchNorm(new GroupNormOptions { CopyAffine = false });
+
+        foreach (SwappedNorm swapped in report.Replaced)
+        {
+            GroupNorm norm = swapped.Replacement.Should().BeOfType<GroupNorm>().Subject;
+            norm.weight!.data<float>().ToArray().Should().OnlyContain(v => v == 1f, swapped.Path);
+            norm.bias!.data<float>().ToArray().Should().OnlyContain(v => v == 0f, swapped.Path);
+        }
+    }
+
+    [Fact]
+    public void ReplaceBatchNorm_BatchNorm2dOutput_EqualsGroupNormOfTheSameInput()
+    {
+        using var scope = torch.NewDisposeScope();
+        torch.manual_seed(4);
+        var bn = nn.BatchNorm2d(8, eps: 1e-3);
+        using (torch.no_grad())
+        {
+            bn.weight.uniform_(0.5, 2);
+            bn.bias!.uniform_(-1, 1);
+        }
+
+        var model = new SingleFieldModel(bn);
+        Tensor x = torch.randn(3, 8, 5, 5);
+        Tensor expected = nn.functional.group_norm(x, 4, bn.weight, bn.bias, 1e-3);
+
+        model.ReplaceBatchNorm();
+
+        model.call(x).allclose(expected, rtol: 0, atol: 1e-6).Should().BeTrue("weight, bias and eps are carried over");
+    }
+
+    [Fact]
+    public void TorchInternals_EveryMemberTheLibraryReads_ExistsWithTheExpectedType()
+    {
+        // When TorchSharp is upgraded, this names every private member SelectiveLoss reads that moved or changed type.
+        TorchInternals.All.Should().HaveCount(12);
+        foreach (TorchInternals.InternalField member in TorchInternals.All)
+        {
+            member.Field.Should().NotBeNull($"SelectiveLoss reads TorchSharp's {member.Name} ({member.ExpectedType}); {member.Problem}");
+        }
+
+        TorchInternals.Missing.Should().BeEmpty();
+    }
+
+    [Fact]
+    public void TorchInternals_UnknownField_ProblemNamesIt()
+    {
+        var member = new TorchInternals.InternalField(typeof(nn.Module), "_renamed_submodules", typeof(TorchSharp.Utils.OrderedDict<string, nn.Module>));
+
+        member.Field.Should().BeNull();
+        member.Problem.Should().Contain("Module._renamed_submodules").And.Contain("OrderedDict<String, Module>").And.Contain("[0.107.0, 0.108.0)");
+    }
+
+    [Theory]
+    [InlineData("HookableModule.post_hooks")]
+    [InlineData("HookableModule.module_pre_hooks")]
+    public void Validate_HookFieldMissing_RefusesInsteadOfDroppingHooks(string hookField)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = nn.Sequential(("conv", nn.Conv2d(3, 4, 1)), ("norm", nn.BatchNorm2d(4)));
+
+        using (TorchInternals.SimulateMissing(hookField))
+        {
+            NormalizationSwapper.Validate(model).Should().ContainSingle().Which.Reason.Should().Contain(hookField);
+            Action act = () => model.ReplaceBatchNorm();
+            act.Should().Throw<NormalizationSwapException>().WithMessage($"*{hookField}*");
+        }
+
+        model[1].Should().BeOfType<BatchNorm2d>("a refused swap changes nothing");
+        NormalizationSwapper.Validate(model).Should().BeEmpty();
+    }
+
+    [Theory]
+    [InlineData("Module._internal_submodules")]
+    [InlineData("Sequential._modules")]
+    [InlineData("ModuleList._list")]
+    [InlineData("ModuleDict._dict")]
+    public void ReplaceBatchNorm_ContainerInternalMissing_RefusesNamingItAndChangesNothing(string member)
+    {
+        using var scope = torch.NewDisposeScope();
+        var model = new EveryPlacementModel();
+
+        using (TorchInternals.SimulateMissing(member))
+        {
+            Action act = () => model.ReplaceBatchNorm();
+            act.Should().Throw<NormalizationSwapException>().WithMessage($"*{member}*");
+        }
+
+        model.FindBatchNorm().Should().BeEquivalentTo(EveryPlacementModel.BatchNormPaths);
+        model.Norm.Should().BeOfType<BatchNorm2d>();
+    }
+
+    [Fact]
+    public void ListItems_ModuleListInternalMissing_ReturnsNullSoTheScanRefuses()
+    {
+        using var scope = torch.NewDisposeScope();
+        var list = nn.ModuleList<nn.Module>(nn.ReLU());
+
+        TorchInternals.ListItems(list).Should().NotBeNull();
+        using (TorchInternals.SimulateMissing("ModuleList._list"))
+        {
+            TorchInternals.ListItems(list).Should().BeNull();
+        }
+    }
+
+    private static long GroupCount(nn.Module replacement) => replacement switch
+    {
+        GroupNorm g => g.num_groups,
+        ChannelGroupNorm c => c.Groups,
+        _ => throw new ArgumentException($"not a GroupNorm: {replacement.GetType().Name}", nameof(replacement)),
+    };
 
     private static double MaxChange(nn.Module<Tensor, Tensor> model, Tensor a, Tensor b, int sample) =>
         (model.call(a)[sample] - model.call(b)[sample]).abs().max().item<float>();

@@ -162,7 +162,16 @@ public static class BatchCoupling
             double maxOther = Enumerable.Range(0, (int)n).Where(j => j != k).Max(j => perSample[j]);
 
             double? gradient = options.IncludeInputGradients ? OtherSampleGradient(model, clean, k, rngState, buffers, savedBuffers) : null;
-            return new BatchCouplingReport(model.training, k, perSample[k], maxOther, changed, gradient, threshold);
+            return new BatchCouplingReport
+            {
+                Training = model.training,
+                PerturbedSample = k,
+                PerturbedSampleChange = perSample[k],
+                MaxOtherSampleChange = maxOther,
+                ChangedSamples = changed,
+                MaxOtherSampleInputGradient = gradient,
+                Threshold = threshold,
+            };
         }
         finally
         {

@@ -60,9 +60,11 @@ internal sealed class BatchNormScan
     public static BatchNormScan Run(nn.Module root)
     {
         var scan = new BatchNormScan();
-        if (!TorchInternals.HasRegistry)
+        // Fail closed: without every internal the swap relies on, nothing is replaced.
+        IReadOnlyList<TorchInternals.InternalField> missing = TorchInternals.Missing;
+        if (missing.Count > 0)
         {
-            scan.refusals.Add(new SwapRefusal(string.Empty, TorchInternals.Changed("Module._internal_submodules")));
+            scan.refusals.AddRange(missing.Select(m => new SwapRefusal(string.Empty, m.Problem)));
             return scan;
         }
 
@@ -100,11 +102,21 @@ internal sealed class BatchNormScan
                 }
             }
 
-            if (TorchInternals.HasHooks(target.Norm))
+            switch (TorchInternals.HasHooks(target.Norm))
             {
-                scan.refusals.Add(new SwapRefusal(target.Paths[0],
-                    "it has forward hooks, which cannot be moved to the replacement. Remove the hooks, swap, then " +
-                    "register them on the replacement."));
+                case true:
+                    scan.refusals.Add(new SwapRefusal(target.Paths[0],
+                        "it has forward hooks, which cannot be moved to the replacement. Remove the hooks, swap, then " +
+                        "register them on the replacement."));
+                    break;
+                case null:
+                    scan.refusals.Add(new SwapRefusal(target.Paths[0],
+                        $"SelectiveLoss cannot see whether it has hooks ({target.Norm.GetType().Name} does not keep them where " +
+                        "TorchSharp 0.107.0 does), and a swap would silently drop them. " +
+                        TorchInternals.Changed(string.Join(", ", TorchInternals.HookFields.Select(h => h.Name)))));
+                    break;
+                default:
+                    break;
             }
         }
 
@@ -204,7 +216,8 @@ internal sealed class BatchNormScan
             int index = lists is { } l ? IndexOf(l.Modules, l.Names, target.Norm, name) : -1;
             if (index < 0)
             {
-                refusals.Add(new SwapRefusal(path, TorchInternals.Changed("Sequential._modules/_names")));
+                refusals.Add(new SwapRefusal(path,
+                    "the Sequential's lists and its registry disagree, or " + TorchInternals.Changed("Sequential._modules/_names")));
                 return;
             }
 
@@ -214,19 +227,20 @@ internal sealed class BatchNormScan
 
         if (TorchInternals.ContainerElementType(owner, typeof(ModuleList<>)) is { } listElement)
         {
-            if (!listElement.IsAssignableFrom(typeof(ChannelGroupNorm)))
+            if (!listElement.IsAssignableFrom(NormalizationSwapper.ReplacementType(target.Norm)))
             {
                 refusals.Add(new SwapRefusal(path,
-                    $"it sits in a ModuleList<{listElement.Name}>, which cannot hold a GroupNorm. Declare the list as ModuleList<Module>."));
+                    $"it sits in a ModuleList<{listElement.Name}>, which cannot hold its replacement, a {NormalizationSwapper.ReplacementType(target.Norm).Name}. " +
+                    "Declare the list as ModuleList<Module>."));
                 return;
             }
 
-            IList? items = TorchInternals.ModuleListItems(owner);
+            IList? items = TorchInternals.ListItems(owner);
             if (items is null || !int.TryParse(name, out int index) || index >= items.Count || !ReferenceEquals(items[index], target.Norm))
             {
                 refusals.Add(new SwapRefusal(path,
                     "the ModuleList's items and its registry disagree (was it changed after RegisterComponents()?), or " +
-                    TorchInternals.Changed("ModuleList._list")));
+                    TorchInternals.ModuleListItems.Problem));
                 return;
             }
 
@@ -237,10 +251,11 @@ internal sealed class BatchNormScan
 
         if (TorchInternals.ContainerElementType(owner, typeof(ModuleDict<>)) is { } dictElement)
         {
-            if (!dictElement.IsAssignableFrom(typeof(ChannelGroupNorm)))
+            if (!dictElement.IsAssignableFrom(NormalizationSwapper.ReplacementType(target.Norm)))
             {
                 refusals.Add(new SwapRefusal(path,
-                    $"it sits in a ModuleDict<{dictElement.Name}>, which cannot hold a GroupNorm. Declare the dictionary as ModuleDict<Module>."));
+                    $"it sits in a ModuleDict<{dictElement.Name}>, which cannot hold its replacement, a {NormalizationSwapper.ReplacementType(target.Norm).Name}. " +
+                    "Declare the dictionary as ModuleDict<Module>."));
                 return;
             }
 
@@ -287,10 +302,19 @@ internal sealed class BatchNormScan
     private void ScanFields(nn.Module module, string path)
     {
         // A ModuleList or ModuleDict item added after registration is called by forward but seen by nothing else.
-        IEnumerable<object?> containerItems =
-            TorchInternals.ContainerElementType(module, typeof(ModuleList<>)) is not null ? Elements(TorchInternals.ModuleListItems(module) ?? (object)Array.Empty<object>())
-            : TorchInternals.ContainerElementType(module, typeof(ModuleDict<>)) is not null ? TorchInternals.ModuleDictItems(module)
+        IEnumerable<object?>? containerItems =
+            TorchInternals.ContainerElementType(module, typeof(ModuleList<>)) is not null ? (TorchInternals.ListItems(module) is { } list ? Elements(list) : null)
+            : TorchInternals.ContainerElementType(module, typeof(ModuleDict<>)) is not null ? TorchInternals.DictItems(module)
             : Enumerable.Empty<object?>();
+        if (containerItems is null)
+        {
+            // Fail closed: items forward may call but the scan cannot see could be BatchNorms.
+            refusals.Add(new SwapRefusal(path,
+                $"SelectiveLoss cannot read the items of this {module.GetType().Name}, so it cannot prove that none is a " +
+                "BatchNorm that forward calls. " + TorchInternals.Changed($"{TorchInternals.ModuleListItems.Name} / {TorchInternals.ModuleDictItems.Name}")));
+            containerItems = Enumerable.Empty<object?>();
+        }
+
         foreach (object? item in containerItems)
         {
             if (item is nn.Module m && !registered.Contains(m))
@@ -309,11 +333,11 @@ internal sealed class BatchNormScan
                     break;
                 case BatchNorm norm when targets.TryGetValue(norm, out BatchNormTarget? target):
                     target.OwnersWithField.Add(module);
-                    if (!field.FieldType.IsAssignableFrom(typeof(ChannelGroupNorm)))
+                    if (!field.FieldType.IsAssignableFrom(NormalizationSwapper.ReplacementType(norm)))
                     {
                         refusals.Add(new SwapRefusal(target.Paths[0],
                             $"the field '{field.Name}' of {module.GetType().Name} is declared as {field.FieldType.Name}, which cannot " +
-                            "hold a GroupNorm. Declare it as Module<Tensor, Tensor>."));
+                            $"hold its replacement, a {NormalizationSwapper.ReplacementType(norm).Name}. Declare it as Module<Tensor, Tensor>."));
                     }
                     else
                     {

@@ -20,7 +20,7 @@ internal abstract class ModuleSlot
 /// <summary>An entry of a module's registry (<c>_internal_submodules</c>), replaced in place so the order is kept.</summary>
 internal sealed class RegistrySlot(nn.Module owner, string name) : ModuleSlot
 {
-    public override void Set(nn.Module module) => TorchInternals.Registry(owner)[name] = module;
+    public override void Set(nn.Module module) => TorchInternals.RegistryOf(owner)[name] = module;
 }
 
 /// <summary>A C# instance field (of any accessibility, <c>readonly</c> included) of a custom module.</summary>

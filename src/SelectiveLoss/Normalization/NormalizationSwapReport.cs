@@ -44,7 +44,7 @@ public sealed class NormalizationSwapReport
             return "No BatchNorm found; nothing replaced.";
         }
 
-        return $"Replaced {Replaced.Count} BatchNorm layer(s) with ChannelGroupNorm; running statistics dropped:" + Environment.NewLine +
+        return $"Replaced {Replaced.Count} BatchNorm layer(s) with GroupNorm; running statistics dropped:" + Environment.NewLine +
             string.Join(Environment.NewLine, Replaced.Select(s =>
                 $"  {(s.Path.Length == 0 ? "(root)" : s.Path)}: {s.OriginalType.Name}({s.Channels}) -> {s.Groups} groups" +
                 (s.Affine ? (s.AffineCopied ? ", weight/bias copied" : ", weight 1/bias 0") : ", no affine")));

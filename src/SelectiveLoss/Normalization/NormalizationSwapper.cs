@@ -9,8 +9,8 @@ using static TorchSharp.torch;
 namespace SelectiveLoss.Normalization;
 
 /// <summary>
-/// Replaces every BatchNorm of a TorchSharp model with a <see cref="ChannelGroupNorm"/>, so that each sample's output
-/// and gradient depend on that sample alone.
+/// Replaces every BatchNorm of a TorchSharp model with a GroupNorm, so that each sample's output and gradient depend
+/// on that sample alone.
 /// </summary>
 /// <remarks>
 /// <para>
@@ -44,11 +44,14 @@ public static class NormalizationSwapper
     /// <summary>
     /// Replaces every <c>BatchNorm1d</c>, <c>BatchNorm2d</c> and <c>BatchNorm3d</c> reachable from
     /// <paramref name="root"/> (fields of custom modules, <c>Sequential</c>, <c>ModuleList</c>, <c>ModuleDict</c> and the
-    /// root itself) with a <see cref="ChannelGroupNorm"/>.
+    /// root itself) with a GroupNorm: TorchSharp's own <see cref="GroupNorm"/> for <c>BatchNorm2d</c> and
+    /// <c>BatchNorm3d</c>, whose input always has spatial dimensions, and a <see cref="ChannelGroupNorm"/> for
+    /// <c>BatchNorm1d</c>, which may see <c>[N, C]</c> input that TorchSharp's GroupNorm refuses.
     /// </summary>
     /// <remarks>
     /// Each replacement keeps the BatchNorm's eps, affine flag, device, dtype, the parameters' <c>requires_grad</c> and
-    /// training mode, and by default its learned weight and bias (see <see cref="GroupNormOptions.CopyAffine"/>).
+    /// training mode, and by default its learned weight and bias (see <see cref="GroupNormOptions.CopyAffine"/>;
+    /// otherwise weight 1 and bias 0, which TorchSharp 0.107.0's GroupNorm constructor does not set by itself).
     /// Running statistics are dropped (listed in <see cref="NormalizationSwapReport.DroppedStateKeys"/>); every other
     /// state_dict key keeps its name and order. Group counts follow <see cref="ChannelGroupNorm.DefaultGroupCount"/>
     /// (at most 32 groups; at least 2 channels per group for <c>BatchNorm2d</c>/<c>BatchNorm3d</c>, at least
@@ -105,17 +108,17 @@ public static class NormalizationSwapper
         }
 
         // Build every replacement before touching the model, so a failure here changes nothing.
-        var built = new List<(BatchNormTarget Target, ChannelGroupNorm Replacement)>();
+        var built = new List<(BatchNormTarget Target, nn.Module<Tensor, Tensor> Replacement, long Groups)>();
         try
         {
             foreach (var (target, groups) in plans)
             {
-                built.Add((target, Build(target.Norm, groups!.Value, options.CopyAffine)));
+                built.Add((target, Build(target.Norm, groups!.Value, options.CopyAffine), groups.Value));
             }
         }
         catch
         {
-            foreach (var (_, replacement) in built)
+            foreach (var (_, replacement, _) in built)
             {
                 replacement.Dispose();
             }
@@ -127,7 +130,7 @@ public static class NormalizationSwapper
         var applied = new List<(ModuleSlot Slot, BatchNorm Original)>();
         try
         {
-            foreach (var (target, replacement) in built)
+            foreach (var (target, replacement, _) in built)
             {
                 foreach (ModuleSlot slot in target.Slots)
                 {
@@ -150,7 +153,7 @@ public static class NormalizationSwapper
                 applied[i].Slot.Set(applied[i].Original);
             }
 
-            foreach (var (_, replacement) in built)
+            foreach (var (_, replacement, _) in built)
             {
                 replacement.Dispose();
             }
@@ -160,16 +163,18 @@ public static class NormalizationSwapper
         }
 
         var swapped = built
-            .SelectMany(b => b.Target.Paths.Select(path => new SwappedNorm(
-                path,
-                b.Target.Norm.GetType(),
-                b.Target.Norm.num_features,
-                b.Replacement.Groups,
-                b.Target.Norm.eps,
-                b.Target.Norm.affine,
-                b.Target.Norm.affine && options.CopyAffine,
-                b.Target.Norm.track_running_stats,
-                b.Replacement)))
+            .SelectMany(b => b.Target.Paths.Select(path => new SwappedNorm
+            {
+                Path = path,
+                OriginalType = b.Target.Norm.GetType(),
+                Channels = b.Target.Norm.num_features,
+                Groups = b.Groups,
+                Eps = b.Target.Norm.eps,
+                Affine = b.Target.Norm.affine,
+                AffineCopied = b.Target.Norm.affine && options.CopyAffine,
+                RunningStatisticsDropped = b.Target.Norm.track_running_stats,
+                Replacement = b.Replacement,
+            }))
             .ToList();
         var order = scan.Walked.Select((w, i) => (w.Path, i)).GroupBy(w => w.Path).ToDictionary(g => g.Key, g => g.First().i);
         swapped.Sort((a, b) => order[a.Path].CompareTo(order[b.Path]));
@@ -235,24 +240,45 @@ public static class NormalizationSwapper
         return fits ? groups : null;
     }
 
-    private static ChannelGroupNorm Build(BatchNorm norm, long groups, bool copyAffine)
+    /// <summary>The type of module that replaces <paramref name="norm"/>.</summary>
+    internal static Type ReplacementType(BatchNorm norm) => norm is BatchNorm1d ? typeof(ChannelGroupNorm) : typeof(GroupNorm);
+
+    private static nn.Module<Tensor, Tensor> Build(BatchNorm norm, long groups, bool copyAffine)
     {
         Tensor? reference = norm.affine ? norm.weight : norm.running_mean;
-        ChannelGroupNorm replacement = new(groups, norm.num_features, norm.eps, norm.affine, reference?.device, reference?.dtype);
+        nn.Module<Tensor, Tensor> replacement;
+        Parameter? weight, bias;
+        if (ReplacementType(norm) == typeof(ChannelGroupNorm))
+        {
+            var channelNorm = new ChannelGroupNorm(groups, norm.num_features, norm.eps, norm.affine, reference?.device, reference?.dtype);
+            (replacement, weight, bias) = (channelNorm, channelNorm.weight, channelNorm.bias);
+        }
+        else
+        {
+            GroupNorm groupNorm = nn.GroupNorm(groups, norm.num_features, norm.eps, norm.affine, reference?.device, reference?.dtype);
+            (replacement, weight, bias) = (groupNorm, norm.affine ? groupNorm.weight : null, norm.affine ? groupNorm.bias : null);
+        }
+
         try
         {
-            if (norm.affine)
+            if (weight is not null && bias is not null)
             {
                 using (torch.no_grad())
                 {
                     if (copyAffine)
                     {
-                        replacement.weight!.copy_(norm.weight);
-                        replacement.bias!.copy_(norm.bias!);
+                        weight.copy_(norm.weight);
+                        bias.copy_(norm.bias!);
+                    }
+                    else
+                    {
+                        // TorchSharp 0.107.0's GroupNorm leaves its affine parameters uninitialised.
+                        weight.fill_(1);
+                        bias.zero_();
                     }
 
-                    replacement.weight!.requires_grad_(norm.weight.requires_grad);
-                    replacement.bias!.requires_grad_(norm.bias!.requires_grad);
+                    weight.requires_grad_(norm.weight.requires_grad);
+                    bias.requires_grad_(norm.bias!.requires_grad);
                 }
             }
 
@@ -268,11 +294,11 @@ public static class NormalizationSwapper
 
     // Proves, per replacement, that the views TorchSharp's own walks use all see it: named_children() (train(), eval(),
     // .to()), named_modules(), and parameters() (the optimiser). Forward is covered by rewriting every field and list.
-    private static void Verify(nn.Module root, List<(BatchNormTarget Target, ChannelGroupNorm Replacement)> built)
+    private static void Verify(nn.Module root, List<(BatchNormTarget Target, nn.Module<Tensor, Tensor> Replacement, long Groups)> built)
     {
         var byPath = root.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
         var parameters = new HashSet<IntPtr>(root.parameters().Select(p => p.Handle));
-        foreach (var (target, replacement) in built)
+        foreach (var (target, replacement, _) in built)
         {
             foreach (string path in target.Paths)
             {
@@ -286,7 +312,7 @@ public static class NormalizationSwapper
                 }
             }
 
-            if (replacement.weight is { } w && !parameters.Contains(w.Handle))
+            if (replacement.parameters().FirstOrDefault() is { } w && !parameters.Contains(w.Handle))
             {
                 throw new InvalidOperationException($"after replacing '{target.Paths[0]}', parameters() does not list its weight.");
             }
