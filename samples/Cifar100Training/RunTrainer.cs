@@ -42,8 +42,8 @@ internal sealed class RunTrainer
         var metrics = new List<EpochMetrics>();
         int start = 0;
         IKeepRatioSchedule schedule = options.RampEpochs > 0
-            ? KeepRatioSchedules.LinearRamp(options.Keep, options.RampEpochs)
-            : KeepRatioSchedules.Constant(options.Keep);
+            ? KeepRatioSchedules.LinearRamp(options.RampEpochs)
+            : KeepRatioSchedules.Constant();
         SelectiveStep? cachedStep = null;
         if (options.Resume)
         {
@@ -166,18 +166,13 @@ internal sealed class RunTrainer
     {
         var stepOptions = new SelectiveStepOptions
         {
-            Schedule = schedule,
-            SubsetRule = name == "random" ? SubsetRule.Random : SubsetRule.LossRanked,
+            Execution = name == "masked" ? StepExecution.Masked : StepExecution.Rebatched,
+            Scores = name == "cached" ? ScoreSource.Cached : ScoreSource.Fresh,
             DatasetSize = train.Count,
             Seed = SplitMix.Mix(options.Seed ^ ((ulong)epoch * 0x9E37UL)),
         };
-        SelectionStrategy strategy = name switch
-        {
-            "masked" => SelectionStrategy.Masked,
-            "cached" => SelectionStrategy.Cached,
-            _ => SelectionStrategy.Rebatched,
-        };
-        return new SelectiveStep(model, optimizer, new SelectiveLossReducer(keepRatio: options.Keep), strategy, options: stepOptions);
+        IKeepRatioRule rule = name == "random" ? SelectionRules.Random(options.Keep) : SelectionRules.Lowest(options.Keep);
+        return new SelectiveStep(model, optimizer, SelectionRules.Scheduled(rule, schedule), stepOptions);
     }
 
     private double Evaluate(DenseNet model)

@@ -22,7 +22,7 @@ foreach (var (name, keep, useStep) in new[] { ("keep 1.0", 1.0, false), ("keep 0
     var model = nn.Sequential(nn.Linear(Features, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(), nn.Linear(256, Classes));
     var optimizer = optim.SGD(model.parameters(), learningRate: 0.1, momentum: 0.9);
     // <selectivestep>
-    using var step = new SelectiveStep(model, optimizer, new SelectiveLossReducer(keepRatio: keep), SelectionStrategy.Rebatched);
+    using var step = new SelectiveStep(model, optimizer, new SelectiveLossReducer(keepRatio: keep));
     // </selectivestep>
     var clock = Stopwatch.StartNew();
     double lastLoss = 0;

@@ -12,7 +12,9 @@ namespace SelectiveLoss.Benchmarks;
 /// <summary>One CIFAR DenseNet-121 with its optimiser and a generated batch, and the step of each strategy on it.</summary>
 internal sealed class BenchmarkModel : IDisposable
 {
-    public static readonly string[] KeepIndependent = { "full", "scoring_only" };
+    /// <summary>Strategies without a keep ratio of their own: the full step, the scoring floor, and the rules whose kept
+    /// share varies (their CSV <c>keep</c> is the mean share they trained).</summary>
+    public static readonly string[] KeepIndependent = { "full", "scoring_only", "sb", "infobatch" };
     public static readonly string[] PerKeep = { "masked", "rebatched", "cached", "subset_only", "handwritten" };
 
     private readonly Module<Tensor, Tensor> model;
@@ -37,16 +39,18 @@ internal sealed class BenchmarkModel : IDisposable
 
     public string Norm { get; }
 
-    /// <summary>Runs one step of a strategy; returns whether it did what the strategy promises (e.g. no scoring when cached).</summary>
-    public bool Run(string strategy, double keep)
+    /// <summary>Runs one step of a strategy; says whether it did what the strategy promises (e.g. no scoring when
+    /// cached) and the share of the batch it trained.</summary>
+    public (bool AsPromised, double TrainedShare) Run(string strategy, double keep)
     {
         using var scope = NewDisposeScope();
         int k = new SelectiveLossReducer(keep).KeepCount(x.shape[0]);
+        double share = (double)k / x.shape[0];
         switch (strategy)
         {
             case "full":
                 TrainOn(x, y);
-                return true;
+                return (true, 1.0);
 
             case "scoring_only":
                 {
@@ -58,12 +62,12 @@ internal sealed class BenchmarkModel : IDisposable
                     }
 
                     model.train();
-                    return true;
+                    return (true, 0.0);
                 }
 
             case "subset_only":
                 TrainOn(x.narrow(0, 0, k), y.narrow(0, 0, k));
-                return true;
+                return (true, share);
 
             case "handwritten":
                 {
@@ -78,16 +82,30 @@ internal sealed class BenchmarkModel : IDisposable
                     }
 
                     TrainOn(x.index_select(0, keptIdx), y.index_select(0, keptIdx));
-                    return true;
+                    return (true, share);
                 }
 
             case "masked":
-                return Step(SelectionStrategy.Masked, keep).IsExact;
+                return (Step(strategy, keep).IsExact, share);
             case "rebatched":
-                return Step(SelectionStrategy.Rebatched, keep).ScoredSamples == x.shape[0];
+                return (Step(strategy, keep).ScoredSamples == x.shape[0], share);
             case "cached":
                 // Steady state: after the warm-up every id has a fresh score, so no scoring pass runs.
-                return Step(SelectionStrategy.Cached, keep).ScoredSamples == 0;
+                return (Step(strategy, keep).ScoredSamples == 0, share);
+            case "sb":
+            {
+                StepResult result = Step(strategy, keep);
+                return (result.ScoredSamples == x.shape[0], result.KeptShare);
+            }
+
+            case "infobatch":
+            {
+                // Steady state: after the warm-up every id has a remembered loss, so nothing is scored and about a
+                // quarter of the batch (half of the below-mean samples) is pruned.
+                StepResult result = Step(strategy, keep);
+                return (result.ScoredSamples == 0 && result.KeptCount < x.shape[0], result.KeptShare);
+            }
+
             default:
                 throw new ArgumentException($"Unknown strategy '{strategy}'.", nameof(strategy));
         }
@@ -118,12 +136,19 @@ internal sealed class BenchmarkModel : IDisposable
         _ = loss.item<float>();
     }
 
-    private StepResult Step(SelectionStrategy strategy, double keep)
+    private StepResult Step(string strategy, double keep)
     {
-        if (!steps.TryGetValue((strategy.ToString(), keep), out SelectiveStep? step))
+        if (!steps.TryGetValue((strategy, keep), out SelectiveStep? step))
         {
-            step = new SelectiveStep(model, optimizer, new SelectiveLossReducer(keep), strategy);
-            steps[(strategy.ToString(), keep)] = step;
+            step = strategy switch
+            {
+                "masked" => new SelectiveStep(model, optimizer, new SelectiveLossReducer(keep), new SelectiveStepOptions { Execution = StepExecution.Masked }),
+                "cached" => new SelectiveStep(model, optimizer, new SelectiveLossReducer(keep), new SelectiveStepOptions { Scores = ScoreSource.Cached }),
+                "sb" => new SelectiveStep(model, optimizer, SelectionRules.SelectiveBackprop()),
+                "infobatch" => new SelectiveStep(model, optimizer, SelectionRules.InfoBatch(), new SelectiveStepOptions { TotalEpochs = 100 }),
+                _ => new SelectiveStep(model, optimizer, new SelectiveLossReducer(keep)),
+            };
+            steps[(strategy, keep)] = step;
         }
 
         return step.Step(x, y, ids);

@@ -39,6 +39,7 @@ var cases = options.Norms.SelectMany(n =>
         .Concat(options.Keeps.SelectMany(k => BenchmarkModel.PerKeep.Select(s => (norm: n, strategy: s, keep: k)))))
     .ToList();
 var samples = cases.ToDictionary(c => c, _ => new List<double>());
+var shares = cases.ToDictionary(c => c, _ => new List<double>());
 var broken = new HashSet<(string, string, double)>();
 
 int totalRounds = options.WarmupRounds + options.Rounds;
@@ -59,11 +60,12 @@ for (int round = 0; round < totalRounds; round++)
         }
 
         var watch = Stopwatch.StartNew();
-        bool asPromised = models[c.norm].Run(c.strategy, c.keep);
+        (bool asPromised, double share) = models[c.norm].Run(c.strategy, c.keep);
         double ms = watch.Elapsed.TotalMilliseconds;
         if (!warm)
         {
             samples[c].Add(ms);
+            shares[c].Add(share);
             if (!asPromised)
             {
                 broken.Add(c);
@@ -99,7 +101,9 @@ var rows = cases.Select(c =>
 {
     double median = Median(samples[c]);
     double full = Median(samples[(c.norm, "full", 1.0)]);
-    return new ResultRow(c.norm, c.strategy, c.keep, options.Batch, median, median / full, peaks.TryGetValue(c, out double p) ? p : double.NaN);
+    // The rules whose kept share varies report the mean share they trained as their keep.
+    double keep = c.strategy is "sb" or "infobatch" ? shares[c].Average() : c.keep;
+    return new ResultRow(c.norm, c.strategy, keep, options.Batch, median, median / full, peaks.TryGetValue(c, out double p) ? p : double.NaN);
 }).ToList();
 
 Report.PrintTable(rows);
@@ -167,9 +171,10 @@ static int Child(BenchmarkOptions options)
     using (var model = new BenchmarkModel(options.ChildNorm ?? "groupnorm", options.Batch))
     {
         // The first step allocates everything a step needs, the optimiser state included. Cached needs a second step
-        // to reach its steady state (every score cached, no scoring pass), which is what the timing measures.
+        // (and InfoBatch) needs a second step to reach its steady state (every score remembered, no scoring pass, some
+        // samples pruned), which is what the timing measures.
         model.Run(options.ChildStrategy!, options.ChildKeep);
-        if (options.ChildStrategy == "cached")
+        if (options.ChildStrategy is "cached" or "infobatch")
         {
             model.Run(options.ChildStrategy!, options.ChildKeep);
         }

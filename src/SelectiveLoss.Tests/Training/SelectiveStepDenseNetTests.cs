@@ -42,8 +42,8 @@ public sealed class SelectiveStepDenseNetTests
         manual_seed(1);
         var x = randn(8, 3, 16, 16, dtype: ScalarType.Float64);
         var y = randint(0, 10, new long[] { 8 });
-        var (masked, _) = Train(Build, SelectionStrategy.Masked, x, y, 0.5);
-        var (rebatched, result) = Train(Build, SelectionStrategy.Rebatched, x, y, 0.5);
+        var (masked, _) = Train(Build, StepExecution.Masked, x, y, 0.5);
+        var (rebatched, result) = Train(Build, StepExecution.Rebatched, x, y, 0.5);
         result.IsExact.Should().BeFalse();
         MaxDifference(masked, rebatched).Should().BeGreaterThan(1e-6);
     }
@@ -53,8 +53,8 @@ public sealed class SelectiveStepDenseNetTests
         manual_seed(1);
         var x = randn(batch, 3, 32, 32, dtype: ScalarType.Float64);
         var y = randint(0, classes, new long[] { batch });
-        var (masked, maskedResult) = Train(build, SelectionStrategy.Masked, x, y, keep);
-        var (rebatched, rebatchedResult) = Train(build, SelectionStrategy.Rebatched, x, y, keep);
+        var (masked, maskedResult) = Train(build, StepExecution.Masked, x, y, keep);
+        var (rebatched, rebatchedResult) = Train(build, StepExecution.Rebatched, x, y, keep);
 
         rebatchedResult.IsExact.Should().BeTrue();
         rebatchedResult.KeptIndices.Should().Equal(maskedResult.KeptIndices);
@@ -62,12 +62,13 @@ public sealed class SelectiveStepDenseNetTests
         MaxDifference(masked, rebatched).Should().BeLessThan(tolerance);
     }
 
-    private static (DenseNet Model, StepResult Result) Train(Func<DenseNet> build, SelectionStrategy strategy, Tensor x, Tensor y, double keep)
+    private static (DenseNet Model, StepResult Result) Train(Func<DenseNet> build, StepExecution execution, Tensor x, Tensor y, double keep)
     {
         manual_seed(7);
         var model = build();
         model.to(ScalarType.Float64);
-        using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.5), new SelectiveLossReducer(keep), strategy);
+        using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.5), new SelectiveLossReducer(keep),
+            new SelectiveStepOptions { Execution = execution });
         return (model, step.Step(x, y));
     }
 

@@ -3,7 +3,7 @@ using System;
 namespace SelectiveLoss.Training;
 
 /// <summary>
-/// When a cached score is fresh enough for <see cref="SelectionStrategy.Cached"/>, and how much the cache may hold.
+/// When a cached score is fresh enough for <see cref="ScoreSource.Cached"/>, and how much the cache may hold.
 /// </summary>
 /// <remarks>
 /// A score is used without re-scoring while it is younger than <see cref="MaxAgeEpochs"/> epochs and has been used

@@ -4,9 +4,9 @@ namespace SelectiveLoss.Training;
 public enum CouplingPolicy
 {
     /// <summary>
-    /// Train anyway, report once through <see cref="SelectiveStep.Diagnostics"/> and mark every
-    /// <see cref="StepResult"/> as not exact. Scoring runs in eval mode, so BatchNorm's running statistics are updated
-    /// once per step (by the training forward), not twice.
+    /// Train anyway, report once through <see cref="SelectiveStep.Diagnostics"/> and mark every rebatched
+    /// <see cref="StepResult"/> as not exact. <see cref="SelectiveStepOptions.BatchNormStatistics"/> says which samples
+    /// the running statistics are estimated from.
     /// </summary>
     Warn = 0,
 

@@ -16,6 +16,7 @@ public sealed class ScoreCache
     private readonly LinkedList<Entry> recency = new();
     private const int FileMagic = 0x43534C53; // "SLSC"
     private const int FileVersion = 1;
+    private double sum;
 
     /// <summary>Creates an empty cache.</summary>
     /// <param name="policy">Freshness and capacity.</param>
@@ -31,6 +32,10 @@ public sealed class ScoreCache
 
     /// <summary>How many ids have a score.</summary>
     public int Count => entries.Count;
+
+    /// <summary>The mean of every remembered score, or null when there is none: the dataset-wide reference InfoBatch
+    /// compares each sample's score with.</summary>
+    public double? Mean => entries.Count == 0 ? null : sum / entries.Count;
 
     /// <summary>How many lookups found a fresh score.</summary>
     public long Hits { get; private set; }
@@ -67,6 +72,27 @@ public sealed class ScoreCache
         return false;
     }
 
+    /// <summary>Looks up the remembered score of an id whatever its age (for scores that never go stale, such as each
+    /// sample's last training loss), and marks it recently used.</summary>
+    /// <param name="id">The sample's dataset id.</param>
+    /// <param name="score">The score, if remembered.</param>
+    /// <returns>Whether a score was found.</returns>
+    public bool TryGet(long id, out float score)
+    {
+        if (entries.TryGetValue(id, out LinkedListNode<Entry>? node))
+        {
+            recency.Remove(node);
+            recency.AddFirst(node);
+            score = node.Value.Score;
+            Hits++;
+            return true;
+        }
+
+        score = float.NaN;
+        Misses++;
+        return false;
+    }
+
     /// <summary>Stores a freshly computed score.</summary>
     /// <param name="id">The sample's dataset id.</param>
     /// <param name="epoch">The epoch it was computed in.</param>
@@ -75,6 +101,7 @@ public sealed class ScoreCache
     {
         if (entries.TryGetValue(id, out LinkedListNode<Entry>? node))
         {
+            sum += (double)score - node.Value.Score;
             node.Value.Score = score;
             node.Value.Epoch = epoch;
             node.Value.Visits = 0;
@@ -84,11 +111,13 @@ public sealed class ScoreCache
         }
 
         entries[id] = recency.AddFirst(new Entry(id, score, epoch));
+        sum += score;
         while (entries.Count > Policy.Capacity)
         {
             LinkedListNode<Entry> last = recency.Last!;
             recency.RemoveLast();
             entries.Remove(last.Value.Id);
+            sum -= last.Value.Score;
             Evictions++;
         }
     }
@@ -161,6 +190,7 @@ public sealed class ScoreCache
         foreach (Entry entry in loaded.Take(Policy.Capacity))
         {
             entries[entry.Id] = recency.AddLast(entry);
+            sum += entry.Score;
         }
     }
 
@@ -169,6 +199,7 @@ public sealed class ScoreCache
     {
         entries.Clear();
         recency.Clear();
+        sum = 0;
     }
 
     private sealed class Entry(long id, float score, int epoch)
