@@ -8,9 +8,16 @@ using TorchSharp;
 namespace SelectiveLoss.Native;
 
 /// <summary>
-/// Makes sure TorchSharp's native library is loaded before SelectiveLoss touches a tensor, and turns a failed load
-/// into a <see cref="TorchSharpLoadException"/> that names the real cause.
+/// The one guard of the Debian 12 loading fix: loads TorchSharp's native library (with the run-time fix of
+/// <see cref="PackageCachePreloader"/> first) and turns a failed load into a <see cref="TorchSharpLoadException"/> that
+/// names the real cause.
 /// </summary>
+/// <remarks>
+/// Only entry points that create tensors or modules from nothing call it: the <see cref="Models.DenseNet"/> constructor
+/// (and so the <see cref="Models.DenseNets"/> builders), the <see cref="Normalization.ChannelGroupNorm"/> constructor,
+/// <see cref="Models.SafeTensors.load_file"/>, and <see cref="TorchSharpNative.EnsureLoaded"/>. An entry point that
+/// receives a tensor or a module needs no call: its caller has already loaded TorchSharp by making one.
+/// </remarks>
 internal static class TorchRuntime
 {
     private static volatile bool loaded;
@@ -33,6 +40,19 @@ internal static class TorchRuntime
         {
             throw new TorchSharpLoadException(Explain(e, CandidateLibraries(), LibTorchSharpFix.FindHostLibStdCxx()), e);
         }
+    }
+
+    /// <summary>
+    /// Calls <see cref="EnsureLoaded()"/> and returns <paramref name="moduleName"/>, for a module constructor's
+    /// <c>base(...)</c> call: TorchSharp's <c>Module(string)</c> constructor already calls into the native library, before
+    /// the constructor's body runs, and fails there with a bare <see cref="DllNotFoundException"/>.
+    /// </summary>
+    /// <param name="moduleName">The name to hand to the base constructor.</param>
+    /// <returns><paramref name="moduleName"/>.</returns>
+    public static string EnsureLoaded(string moduleName)
+    {
+        EnsureLoaded();
+        return moduleName;
     }
 
     /// <summary>

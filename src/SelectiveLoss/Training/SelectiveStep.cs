@@ -2,7 +2,6 @@ using System;
 using System.Collections.Generic;
 using System.Diagnostics;
 using System.Linq;
-using SelectiveLoss.Native;
 using SelectiveLoss.Normalization;
 using SelectiveLoss.Selection;
 using TorchSharp;
@@ -69,7 +68,6 @@ public sealed class SelectiveStep : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="strategy"/> is not defined.</exception>
     /// <exception cref="InvalidOperationException">The model couples samples in training mode and the options say
     /// <see cref="CouplingPolicy.Refuse"/>.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public SelectiveStep(
         Module<Tensor, Tensor> model,
         optim.Optimizer optimizer,
@@ -86,7 +84,6 @@ public sealed class SelectiveStep : IDisposable
             throw new ArgumentOutOfRangeException(nameof(strategy), strategy, "strategy must be Masked, Rebatched or Cached.");
         }
 
-        TorchRuntime.EnsureLoaded();
         this.options = options ?? new SelectiveStepOptions();
         CheckOptimizerCoversModel(model, optimizer);
 
