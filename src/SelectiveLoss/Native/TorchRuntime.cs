@@ -38,7 +38,8 @@ internal static class TorchRuntime
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
         {
-            throw new TorchSharpLoadException(Explain(e, CandidateLibraries(), LibTorchSharpFix.FindHostLibStdCxx()), e);
+            throw new TorchSharpLoadException(
+                Explain(e, CandidateLibraries(), LibTorchSharpFix.FindHostLibStdCxx(), runtimeFixOutcome: PackageCachePreloader.LastOutcome), e);
         }
     }
 
@@ -57,9 +58,16 @@ internal static class TorchRuntime
 
     /// <summary>
     /// Builds the message for a failed load: checks each candidate libLibTorchSharp.so against the host's libstdc++
-    /// and says which symbol versions are missing and how to fix it.
+    /// and says which symbol versions are missing and how to fix it, then (when given) what the run-time fix did.
     /// </summary>
-    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx, ISet<string>? hostVersions = null)
+    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx,
+        ISet<string>? hostVersions = null, string? runtimeFixOutcome = null)
+    {
+        string message = ExplainCause(original, libraries, hostLibStdCxx, hostVersions);
+        return runtimeFixOutcome is null ? message : message + " (SelectiveLoss's run-time fix: " + runtimeFixOutcome + ".)";
+    }
+
+    private static string ExplainCause(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx, ISet<string>? hostVersions)
     {
         string torchMessage = Innermost(original).Message;
         string header = "TorchSharp's native library could not be loaded. ";
@@ -112,7 +120,9 @@ internal static class TorchRuntime
                         " (older than GCC 13, as on Debian 12 and Ubuntu 22.04) does not define it. Fix: build the " +
                         "application with the SelectiveLoss package referenced (its build step marks that requirement " +
                         "weak in the output folder's copy; check that SelectiveLossPatchLibTorchSharp is not set to " +
-                        "false), then rebuild; or install a libstdc++ from GCC 13 or newer. TorchSharp said: " + torchMessage;
+                        "false), then rebuild; in a notebook or script, call SelectiveLoss.Native.TorchSharpNative." +
+                        "EnsureLoaded() before the first torch call, with " + PackageCachePreloader.SwitchVariable +
+                        " not set to false; or install a libstdc++ from GCC 13 or newer. TorchSharp said: " + torchMessage;
                 case LibTorchSharpFixOutcome.Refused:
                     return header + "The real cause is the host's libstdc++: " + result.Message + " TorchSharp said: " + torchMessage;
                 default:
