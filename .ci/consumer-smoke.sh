@@ -29,7 +29,7 @@ XML
 dotnet add package SelectiveLoss --version "$version" >/dev/null
 dotnet add package libtorch-cpu-linux-x64 --version 2.10.0 >/dev/null
 cat > Program.cs <<'CS'
-using SelectiveLoss;
+using SelectiveLoss.Selection;
 using static TorchSharp.torch;
 
 using var loss = tensor(new float[] { 0.9f, 0.1f, 0.5f, 0.3f, 0.7f }, requires_grad: true);

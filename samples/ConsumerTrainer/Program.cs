@@ -4,6 +4,7 @@ using System;
 using System.Linq;
 using SelectiveLoss.Models;
 using SelectiveLoss.Normalization;
+using SelectiveLoss.Selection;
 using SelectiveLoss.Training;
 using TorchSharp;
 using static TorchSharp.torch;

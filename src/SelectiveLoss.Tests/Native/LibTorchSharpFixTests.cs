@@ -166,6 +166,29 @@ public sealed class LibTorchSharpFixTests : IDisposable
     }
 
     [Fact]
+    public void Explain_UnpatchedLibraryOnOldHost_NamesTheNotebookFixAndItsSwitch()
+    {
+        string lib = UnpatchedCopy();
+        var original = new TypeInitializationException("TorchSharp.torch", new NotSupportedException("x"));
+
+        string message = TorchRuntime.Explain(original, new[] { lib }, "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", OldHost());
+
+        message.Should().Contain("TorchSharpNative.EnsureLoaded()").And.Contain("SELECTIVELOSS_PATCH_LIBTORCHSHARP");
+    }
+
+    [Fact]
+    public void Explain_RuntimeFixTurnedOff_SaysWhatTheRuntimeFixDid()
+    {
+        string lib = UnpatchedCopy();
+        var original = new TypeInitializationException("TorchSharp.torch", new NotSupportedException("x"));
+        const string Outcome = "turned off by SELECTIVELOSS_PATCH_LIBTORCHSHARP=false: nothing was written or loaded";
+
+        string message = TorchRuntime.Explain(original, new[] { lib }, "/usr/lib/x86_64-linux-gnu/libstdc++.so.6", OldHost(), Outcome);
+
+        message.Should().Contain("GLIBCXX_3.4.32").And.EndWith("(SelectiveLoss's run-time fix: " + Outcome + ".)");
+    }
+
+    [Fact]
     public void Explain_NoNativeLibrary_SaysWhichPackageToReference()
     {
         var original = new TypeInitializationException("TorchSharp.torch", new NotSupportedException("x"));

@@ -69,6 +69,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     /// a defined value.</exception>
     /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a
     /// module that does not fit its channel count.</exception>
+    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public DenseNet(
         int growth_rate,
         IReadOnlyList<int> block_config,

@@ -49,6 +49,7 @@ public static class DenseNets
     /// <paramref name="bn_size"/> or <paramref name="stem"/> is out of range.</exception>
     /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a module
     /// that does not fit its channel count.</exception>
+    /// <exception cref="SelectiveLoss.Native.TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public static DenseNet densenet121(
         int num_classes = 1000,
         DenseNetStem stem = DenseNetStem.ImageNet,

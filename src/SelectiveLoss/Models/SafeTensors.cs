@@ -46,6 +46,7 @@ public static class SafeTensors
     /// <exception cref="ArgumentNullException"><paramref name="filename"/> is null.</exception>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file is not a valid <c>.safetensors</c> file.</exception>
+    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public static Dictionary<string, Tensor> load_file(string filename)
     {
         ArgumentNullException.ThrowIfNull(filename);
@@ -97,7 +98,6 @@ public static class SafeTensors
     {
         ArgumentNullException.ThrowIfNull(tensors);
         ArgumentNullException.ThrowIfNull(filename);
-        TorchRuntime.EnsureLoaded();
         EnsureLittleEndian();
 
         var entries = new List<(string name, string dtype, long[] shape, long begin, long end)>();
@@ -171,7 +171,6 @@ public static class SafeTensors
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(filename);
-        TorchRuntime.EnsureLoaded();
 
         using var stream = File.OpenRead(filename);
         var header = ReadHeader(stream, filename);

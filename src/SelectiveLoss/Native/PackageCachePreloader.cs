@@ -17,21 +17,30 @@ namespace SelectiveLoss.Native;
 /// <see cref="LibTorchSharpFix"/> to the copy (atomically), loads LibTorch's own libraries from the package cache by
 /// full path, then the patched copy. Its SONAME is libLibTorchSharp.so, so when TorchSharp then asks the dynamic
 /// loader for that name it gets the library already loaded instead of the unloadable original.
+/// Setting the environment variable <see cref="SwitchVariable"/> to <c>false</c> turns it off: it then reads, writes
+/// and loads nothing. docs/debian12-loading.md describes what it writes, where and when.
 /// </remarks>
 internal static class PackageCachePreloader
 {
+    /// <summary>
+    /// The environment variable that turns the run-time fix off when set to <c>false</c> (any case). It is named after
+    /// the MSBuild property <c>SelectiveLossPatchLibTorchSharp</c>, which turns off the build-time fix.
+    /// </summary>
+    internal const string SwitchVariable = "SELECTIVELOSS_PATCH_LIBTORCHSHARP";
+
     private static readonly string[] LibTorchLibraries = { "libc10.so", "libtorch_cpu.so", "libtorch.so" };
 
     /// <summary>What the last attempt did, for diagnostics.</summary>
     public static string LastOutcome { get; private set; } = "not attempted";
 
-    /// <summary>Preloads a patched copy when it is needed and possible; never throws.</summary>
+    /// <summary>Preloads a patched copy when it is needed, possible and not turned off; never throws.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
     public static void TryPreload(string torchSharpAssemblyPath)
     {
         try
         {
-            LastOutcome = Preload(torchSharpAssemblyPath);
+            LastOutcome = Preload(torchSharpAssemblyPath, Environment.GetEnvironmentVariable(SwitchVariable),
+                AppContext.BaseDirectory, HostVersions, CacheRoot(), path => NativeLibrary.Load(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or InvalidDataException or DllNotFoundException or BadImageFormatException or ArgumentException)
         {
@@ -112,24 +121,33 @@ internal static class PackageCachePreloader
         return target;
     }
 
-    private static string Preload(string torchSharpAssemblyPath)
+    /// <summary>Whether a value of <see cref="SwitchVariable"/> turns the run-time fix off: <c>false</c> in any case.</summary>
+    internal static bool IsTurnedOff(string? switchValue) =>
+        string.Equals(switchValue?.Trim(), "false", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The run-time fix, with everything it depends on passed in (so that tests need no fresh process): the value of
+    /// <see cref="SwitchVariable"/>, the application's folder, the host libstdc++'s symbol versions (null when none is
+    /// found; asked only when needed), the cache folder, and the loader. Returns what it did, in one sentence.
+    /// </summary>
+    internal static string Preload(string torchSharpAssemblyPath, string? switchValue, string applicationFolder,
+        Func<HashSet<string>?> hostVersions, string cacheRoot, Action<string> load)
     {
+        if (IsTurnedOff(switchValue))
+        {
+            return "turned off by " + SwitchVariable + "=" + switchValue + ": nothing was written or loaded";
+        }
+
         if (!RuntimeInformation.IsOSPlatform(OSPlatform.Linux))
         {
             return "not Linux";
         }
 
         string rid = RuntimeInformation.ProcessArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
-        string appLocal = Path.Combine(AppContext.BaseDirectory, "runtimes", rid, "native", "libLibTorchSharp.so");
-        if (File.Exists(appLocal) || File.Exists(Path.Combine(AppContext.BaseDirectory, "libLibTorchSharp.so")))
+        string appLocal = Path.Combine(applicationFolder, "runtimes", rid, "native", "libLibTorchSharp.so");
+        if (File.Exists(appLocal) || File.Exists(Path.Combine(applicationFolder, "libLibTorchSharp.so")))
         {
             return "the application has its own copy (the build step handles it)";
-        }
-
-        string? host = LibTorchSharpFix.FindHostLibStdCxx();
-        if (host is null)
-        {
-            return "no libstdc++.so.6 found";
         }
 
         var (original, libTorchFolder) = FindInPackageCache(torchSharpAssemblyPath, rid);
@@ -138,20 +156,31 @@ internal static class PackageCachePreloader
             return "TorchSharp or libtorch-cpu was not found in a package cache beside " + torchSharpAssemblyPath;
         }
 
-        HashSet<string> versions = LibTorchSharpFix.ReadDefinedVersions(host);
+        HashSet<string>? versions = hostVersions();
+        if (versions is null)
+        {
+            return "no libstdc++.so.6 found";
+        }
+
         LibTorchSharpFixResult analysis = LibTorchSharpFix.Analyze(original, versions);
         if (analysis.Outcome != LibTorchSharpFixOutcome.Patched)
         {
             return "not needed: " + analysis.Message;
         }
 
-        string patched = PatchedCopy(original, versions, CacheRoot());
+        string patched = PatchedCopy(original, versions, cacheRoot);
         foreach (string library in LibTorchLibraries)
         {
-            NativeLibrary.Load(Path.Combine(libTorchFolder, library));
+            load(Path.Combine(libTorchFolder, library));
         }
 
-        NativeLibrary.Load(patched);
+        load(patched);
         return "preloaded " + patched + " (a patched copy of " + original + ")";
+    }
+
+    private static HashSet<string>? HostVersions()
+    {
+        string? host = LibTorchSharpFix.FindHostLibStdCxx();
+        return host is null ? null : LibTorchSharpFix.ReadDefinedVersions(host);
     }
 }

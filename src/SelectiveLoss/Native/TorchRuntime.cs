@@ -8,9 +8,16 @@ using TorchSharp;
 namespace SelectiveLoss.Native;
 
 /// <summary>
-/// Makes sure TorchSharp's native library is loaded before SelectiveLoss touches a tensor, and turns a failed load
-/// into a <see cref="TorchSharpLoadException"/> that names the real cause.
+/// The one guard of the Debian 12 loading fix: loads TorchSharp's native library (with the run-time fix of
+/// <see cref="PackageCachePreloader"/> first) and turns a failed load into a <see cref="TorchSharpLoadException"/> that
+/// names the real cause.
 /// </summary>
+/// <remarks>
+/// Only entry points that create tensors or modules from nothing call it: the <see cref="Models.DenseNet"/> constructor
+/// (and so the <see cref="Models.DenseNets"/> builders), the <see cref="Normalization.ChannelGroupNorm"/> constructor,
+/// <see cref="Models.SafeTensors.load_file"/>, and <see cref="TorchSharpNative.EnsureLoaded"/>. An entry point that
+/// receives a tensor or a module needs no call: its caller has already loaded TorchSharp by making one.
+/// </remarks>
 internal static class TorchRuntime
 {
     private static volatile bool loaded;
@@ -31,15 +38,36 @@ internal static class TorchRuntime
         }
         catch (Exception e) when (e is TypeInitializationException or NotSupportedException or DllNotFoundException)
         {
-            throw new TorchSharpLoadException(Explain(e, CandidateLibraries(), LibTorchSharpFix.FindHostLibStdCxx()), e);
+            throw new TorchSharpLoadException(
+                Explain(e, CandidateLibraries(), LibTorchSharpFix.FindHostLibStdCxx(), runtimeFixOutcome: PackageCachePreloader.LastOutcome), e);
         }
     }
 
     /// <summary>
-    /// Builds the message for a failed load: checks each candidate libLibTorchSharp.so against the host's libstdc++
-    /// and says which symbol versions are missing and how to fix it.
+    /// Calls <see cref="EnsureLoaded()"/> and returns <paramref name="moduleName"/>, for a module constructor's
+    /// <c>base(...)</c> call: TorchSharp's <c>Module(string)</c> constructor already calls into the native library, before
+    /// the constructor's body runs, and fails there with a bare <see cref="DllNotFoundException"/>.
     /// </summary>
-    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx, ISet<string>? hostVersions = null)
+    /// <param name="moduleName">The name to hand to the base constructor.</param>
+    /// <returns><paramref name="moduleName"/>.</returns>
+    public static string EnsureLoaded(string moduleName)
+    {
+        EnsureLoaded();
+        return moduleName;
+    }
+
+    /// <summary>
+    /// Builds the message for a failed load: checks each candidate libLibTorchSharp.so against the host's libstdc++
+    /// and says which symbol versions are missing and how to fix it, then (when given) what the run-time fix did.
+    /// </summary>
+    internal static string Explain(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx,
+        ISet<string>? hostVersions = null, string? runtimeFixOutcome = null)
+    {
+        string message = ExplainCause(original, libraries, hostLibStdCxx, hostVersions);
+        return runtimeFixOutcome is null ? message : message + " (SelectiveLoss's run-time fix: " + runtimeFixOutcome + ".)";
+    }
+
+    private static string ExplainCause(Exception original, IEnumerable<string> libraries, string? hostLibStdCxx, ISet<string>? hostVersions)
     {
         string torchMessage = Innermost(original).Message;
         string header = "TorchSharp's native library could not be loaded. ";
@@ -92,7 +120,9 @@ internal static class TorchRuntime
                         " (older than GCC 13, as on Debian 12 and Ubuntu 22.04) does not define it. Fix: build the " +
                         "application with the SelectiveLoss package referenced (its build step marks that requirement " +
                         "weak in the output folder's copy; check that SelectiveLossPatchLibTorchSharp is not set to " +
-                        "false), then rebuild; or install a libstdc++ from GCC 13 or newer. TorchSharp said: " + torchMessage;
+                        "false), then rebuild; in a notebook or script, call SelectiveLoss.Native.TorchSharpNative." +
+                        "EnsureLoaded() before the first torch call, with " + PackageCachePreloader.SwitchVariable +
+                        " not set to false; or install a libstdc++ from GCC 13 or newer. TorchSharp said: " + torchMessage;
                 case LibTorchSharpFixOutcome.Refused:
                     return header + "The real cause is the host's libstdc++: " + result.Message + " TorchSharp said: " + torchMessage;
                 default:

@@ -3,9 +3,12 @@ using System;
 namespace SelectiveLoss.Native;
 
 /// <summary>
-/// Thrown by SelectiveLoss entry points when TorchSharp's native library cannot be loaded. Unlike TorchSharp's own
-/// message (which blames a missing libtorch package reference on every failure), it names the cause SelectiveLoss
-/// found and the fix. The original exception is kept in <see cref="Exception.InnerException"/>.
+/// Thrown when TorchSharp's native library cannot be loaded, by <see cref="TorchSharpNative.EnsureLoaded"/> and by the
+/// SelectiveLoss entry points that create tensors or modules from nothing (the <see cref="Models.DenseNet"/> and
+/// <see cref="Normalization.ChannelGroupNorm"/> constructors, the <see cref="Models.DenseNets"/> builders,
+/// <see cref="Models.SafeTensors.load_file"/>). Unlike TorchSharp's own message (which blames a missing libtorch package
+/// reference on every failure), it names the cause SelectiveLoss found and the fix, and what the run-time fix did.
+/// The original exception is kept in <see cref="Exception.InnerException"/>.
 /// </summary>
 public sealed class TorchSharpLoadException : Exception
 {

@@ -9,8 +9,13 @@ namespace SelectiveLoss.Native;
 /// <remarks>
 /// Call it once, before the first <c>torch.*</c> call (in a notebook: the cell after the <c>#r</c> lines). In a built
 /// application the package's build step has already fixed the copy in the output folder, and this only checks that
-/// TorchSharp loads. Where TorchSharp is loaded from the NuGet package cache (a notebook kernel), it loads a patched
-/// copy of libLibTorchSharp.so kept in <c>~/.cache/selectiveloss</c>; the package cache itself is never modified.
+/// TorchSharp loads. Where TorchSharp is loaded from the NuGet package cache (a notebook kernel) on a host that needs
+/// it, it writes a patched copy of libLibTorchSharp.so to
+/// <c>~/.cache/selectiveloss/native/&lt;hash&gt;/libLibTorchSharp.so</c> (under <c>$XDG_CACHE_HOME</c> when that is set)
+/// and loads it; the package cache itself is never modified. Setting the environment variable
+/// <c>SELECTIVELOSS_PATCH_LIBTORCHSHARP=false</c> turns that off: nothing is then written or loaded.
+/// The constructors of <see cref="Models.DenseNet"/> and <see cref="Normalization.ChannelGroupNorm"/>, the
+/// <see cref="Models.DenseNets"/> builders and <see cref="Models.SafeTensors.load_file"/> do the same on their first call.
 /// Once TorchSharp has failed to load in a process, it cannot be retried: restart the kernel and call this first.
 /// </remarks>
 /// <example>
@@ -26,6 +31,10 @@ public static class TorchSharpNative
     /// <exception cref="TorchSharpLoadException">TorchSharp cannot be loaded; the message names the cause and the fix.</exception>
     public static void EnsureLoaded() => TorchRuntime.EnsureLoaded();
 
-    /// <summary>What the run-time fix did in this process, in one sentence (for logs and bug reports).</summary>
+    /// <summary>
+    /// What the run-time fix did in this process, in one sentence (for logs and bug reports): for example that the
+    /// application has its own copy, that it preloaded a patched copy (and its path), or that
+    /// <c>SELECTIVELOSS_PATCH_LIBTORCHSHARP=false</c> turned it off.
+    /// </summary>
     public static string LastFixOutcome => PackageCachePreloader.LastOutcome;
 }

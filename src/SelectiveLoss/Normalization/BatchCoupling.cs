@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using SelectiveLoss.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -39,7 +38,6 @@ public static class BatchCoupling
     /// those held in fields that TorchSharp never registered (a field path such as <c>block.norms[0]</c>); empty when
     /// none is found.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="model"/> is <see langword="null"/>.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     /// <example>
     /// <code language="csharp">
     /// model.train();
@@ -50,7 +48,6 @@ public static class BatchCoupling
     public static IReadOnlyList<string> Find(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        TorchRuntime.EnsureLoaded();
         BatchNormScan scan = BatchNormScan.Run(model);
         return scan.Walked.Select(w => (w.Path, Norm: w.Module as BatchNorm))
             .Concat(scan.Hidden.Select(h => (h.Path, Norm: (BatchNorm?)h.Norm)))
@@ -79,7 +76,6 @@ public static class BatchCoupling
     /// <exception cref="ArgumentException"><paramref name="input"/> has fewer than 2 samples or is not floating-point,
     /// or the model's output does not keep the batch in dimension 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the message says which).</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     /// <example>
     /// <code language="csharp">
     /// model.train();
@@ -92,7 +88,6 @@ public static class BatchCoupling
         ArgumentNullException.ThrowIfNull(model);
         ArgumentNullException.ThrowIfNull(input);
         options ??= new BatchCouplingProbeOptions();
-        TorchRuntime.EnsureLoaded();
         if (input.Dimensions < 1 || input.shape[0] < 2)
         {
             throw new ArgumentException(

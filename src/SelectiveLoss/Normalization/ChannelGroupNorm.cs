@@ -54,7 +54,7 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
     /// <exception cref="ArgumentException"><paramref name="dtype"/> is not a floating-point type.</exception>
     /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public ChannelGroupNorm(long groups, long channels, double eps = 1e-5, bool affine = true, Device? device = null, ScalarType? dtype = null)
-        : base(nameof(ChannelGroupNorm))
+        : base(TorchRuntime.EnsureLoaded(nameof(ChannelGroupNorm)))
     {
         if (channels < 1)
         {
@@ -78,7 +78,6 @@ public sealed class ChannelGroupNorm : nn.Module<Tensor, Tensor>
             throw new ArgumentException($"dtype must be a floating-point type, not {requested}.", nameof(dtype));
         }
 
-        TorchRuntime.EnsureLoaded();
         Groups = groups;
         Channels = channels;
         Eps = eps;

@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using SelectiveLoss.Native;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -72,7 +71,6 @@ public static class NormalizationSwapper
     /// nothing is changed.</exception>
     /// <exception cref="NormalizationSwapException">Some BatchNorm cannot be replaced; the exception lists every one with
     /// the reason, and nothing is changed.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     /// <example>
     /// <code language="csharp">
     /// var model = nn.Sequential(
@@ -87,7 +85,6 @@ public static class NormalizationSwapper
         ArgumentNullException.ThrowIfNull(root);
         options ??= new GroupNormOptions();
         ValidateOptions(options);
-        TorchRuntime.EnsureLoaded();
 
         BatchNormScan scan = BatchNormScan.Run(root);
         if (scan.Refusals.Count > 0)
@@ -189,11 +186,9 @@ public static class NormalizationSwapper
     /// <returns>The registered BatchNorm paths; a shared BatchNorm appears once per path. Use <see cref="Validate"/> to
     /// learn whether the swap would be refused.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="root"/> is <see langword="null"/>.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public static IReadOnlyList<string> FindBatchNorm(this nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        TorchRuntime.EnsureLoaded();
         return BatchNormScan.Run(root).Walked.Where(w => w.Module is BatchNorm).Select(w => w.Path).ToList();
     }
 
@@ -204,11 +199,9 @@ public static class NormalizationSwapper
     /// <param name="root">The model.</param>
     /// <returns>The refusals; empty when every BatchNorm can be replaced.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="root"/> is <see langword="null"/>.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public static IReadOnlyList<SwapRefusal> Validate(nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        TorchRuntime.EnsureLoaded();
         return BatchNormScan.Run(root).Refusals;
     }
 

@@ -1,5 +1,4 @@
 using System;
-using SelectiveLoss.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -95,7 +94,6 @@ public sealed class SelectiveLossReducer
     /// <exception cref="ArgumentNullException"><paramref name="perSampleLoss"/> is null.</exception>
     /// <exception cref="ArgumentException">The loss is not 1-D, is empty, is not floating point, or (in
     /// <see cref="SelectionMode.Highest"/>) contains NaN.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public Tensor SelectIndices(Tensor perSampleLoss)
     {
         Validate(perSampleLoss);
@@ -127,7 +125,6 @@ public sealed class SelectiveLossReducer
     /// <exception cref="ArgumentNullException"><paramref name="perSampleLoss"/> is null.</exception>
     /// <exception cref="ArgumentException">The loss is not 1-D, is empty, is not floating point, or (in
     /// <see cref="SelectionMode.Highest"/>) contains NaN.</exception>
-    /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public Tensor Reduce(Tensor perSampleLoss)
     {
         using var scope = NewDisposeScope();
@@ -160,7 +157,6 @@ public sealed class SelectiveLossReducer
     private static void Validate(Tensor perSampleLoss)
     {
         ArgumentNullException.ThrowIfNull(perSampleLoss);
-        TorchRuntime.EnsureLoaded();
         if (perSampleLoss.dim() != 1)
         {
             throw new ArgumentException(

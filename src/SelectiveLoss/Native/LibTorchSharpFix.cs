@@ -1,9 +1,14 @@
 // SelectiveLoss: the Debian 12 / Ubuntu 22.04 loading fix for TorchSharp's native library.
 //
-// This one file is compiled twice: by MSBuild's RoslynCodeTaskFactory as the inline task that the package's
-// buildTransitive targets run after every build (the ITask class at the bottom), and into SelectiveLoss.dll
-// (SELECTIVELOSS_LIBRARY defined) so that the library can explain a failed load at run time with the same analysis.
+// This one file is compiled twice: into SelectiveLoss.dll (SELECTIVELOSS_LIBRARY defined), where the run-time fix
+// (PackageCachePreloader) and the load diagnostics (TorchRuntime.Explain) use the ELF analysis; and by MSBuild's
+// RoslynCodeTaskFactory as the inline task SelectiveLossLibTorchSharpFix that SelectiveLoss.targets runs after every
+// build and publish (the ITask class at the bottom). The package carries it as buildTransitive/LibTorchSharpFix.cs,
+// beside buildTransitive/SelectiveLoss.targets (see SelectiveLoss.csproj). It stays one file because the task factory
+// compiles exactly one source file per task: a second <Code> element fails with MSB3757 ("Only one <Code> element can
+// be specified", checked with SDK 10.0.401).
 // Keep it to netstandard2.0 APIs and plain C#: the task factory compiles it against netstandard.
+// What it writes, where and when, and how to turn it off: docs/debian12-loading.md.
 //
 // Why: libLibTorchSharp.so from TorchSharp 0.107.0 was linked with GCC 13 and declares that it needs the symbol
 // version GLIBCXX_3.4.32 from libstdc++.so.6. Debian 12 (GCC 12) stops at GLIBCXX_3.4.30, so the dynamic loader refuses
@@ -474,10 +479,9 @@ namespace SelectiveLoss.Native
 }
 
 #if !SELECTIVELOSS_LIBRARY
-namespace SelectiveLoss.Build
+namespace SelectiveLoss.Native
 {
     using Microsoft.Build.Framework;
-    using SelectiveLoss.Native;
 
     /// <summary>
     /// The MSBuild task behind the SelectiveLoss buildTransitive targets: finds libLibTorchSharp.so in the given output
