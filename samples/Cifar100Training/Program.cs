@@ -11,45 +11,7 @@ namespace Cifar100Training;
 /// <summary>Entry point: parse, load or generate the data, train each strategy, report.</summary>
 internal static class Program
 {
-    public static int Main(string[] args)
-    {
-        TrainingOptions options;
-        try
-        {
-            options = TrainingOptions.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(TrainingOptions.Usage);
-            return 0;
-        }
-
-        try
-        {
-            return Run(options);
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (CifarFormatException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 3;
-        }
-        catch (ResumeMismatchException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 4;
-        }
-    }
+    public static int Main(string[] args) => CommandLine.Run(args, Run);
 
     private static int Run(TrainingOptions options)
     {

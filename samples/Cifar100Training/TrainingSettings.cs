@@ -1,0 +1,107 @@
+using System.ComponentModel;
+using Spectre.Console.Cli;
+
+namespace Cifar100Training;
+
+/// <summary>
+/// The command line as Spectre.Console.Cli declares it: names, value names, help text and defaults. Values are taken
+/// as text and checked by <see cref="TrainingOptions.From"/>, so that a bad value is reported with the option's name
+/// (Spectre's own converters say only "Failed to convert 'x' to Int32"). Options whose default depends on the data
+/// have no <see cref="DefaultValueAttribute"/>: null means "not given".
+/// </summary>
+internal sealed class TrainingSettings : CommandSettings
+{
+    [CommandOption("--data <DIR>")]
+    [Description("CIFAR-100 binary version (DIR/train.bin, DIR/test.bin). Default: generated data (not CIFAR-100)")]
+    public string? Data { get; init; }
+
+    [CommandOption("--strategy <NAME>")]
+    [Description("One run: full | masked | rebatched | cached | random")]
+    public string? Strategy { get; init; }
+
+    [CommandOption("--compare <LIST>")]
+    [Description("Several runs on the same data and seed, comma-separated. Default: full,rebatched,random")]
+    public string? Compare { get; init; }
+
+    [CommandOption("--keep <R>")]
+    [Description("Keep ratio of the selective strategies, in (0, 1]]")]
+    [DefaultValue("0.6")]
+    public string Keep { get; init; } = "0.6";
+
+    [CommandOption("--schedule <S>")]
+    [Description("constant | ramp | ramp:EPOCHS (keep ratio 1 -> R over EPOCHS; ramp: half the epochs)")]
+    [DefaultValue("constant")]
+    public string Schedule { get; init; } = "constant";
+
+    [CommandOption("--epochs <N>")]
+    [DefaultValue("8")]
+    public string Epochs { get; init; } = "8";
+
+    [CommandOption("--batch-size <N>")]
+    [DefaultValue("64")]
+    public string BatchSize { get; init; } = "64";
+
+    [CommandOption("--lr <X>")]
+    [Description("SGD learning rate (momentum 0.9, weight decay 5e-4, cosine decay)")]
+    [DefaultValue("0.1")]
+    public string LearningRate { get; init; } = "0.1";
+
+    [CommandOption("--seed <N>")]
+    [DefaultValue("1")]
+    public string Seed { get; init; } = "1";
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("cpu | cuda. Default: cuda when available")]
+    public string? Device { get; init; }
+
+    [CommandOption("--model <NAME>")]
+    [Description("small (growth 12, blocks 3,3,3) | tiny | densenet121")]
+    [DefaultValue("small")]
+    public string Model { get; init; } = "small";
+
+    [CommandOption("--norm <NORM>")]
+    [Description("group | batch. Default: group (GroupNorm through norm_layer)")]
+    public string? Norm { get; init; }
+
+    [CommandOption("--swap")]
+    [Description("Build with BatchNorm, convert with NormalizationSwapper, print the report")]
+    public bool Swap { get; init; }
+
+    [CommandOption("--label-noise <P>")]
+    [Description("Generated data: share of training labels made wrong, in [[0, 1). Default: 0.2")]
+    public string? LabelNoise { get; init; }
+
+    [CommandOption("--train-size <N>")]
+    [Description("Generated data: training images. Default: 3000")]
+    public string? TrainSize { get; init; }
+
+    [CommandOption("--test-size <N>")]
+    [Description("Generated data: test images. Default: 1000")]
+    public string? TestSize { get; init; }
+
+    [CommandOption("--threads <N>")]
+    [Description("Torch CPU threads. Default: all cores")]
+    public string? Threads { get; init; }
+
+    [CommandOption("--output <DIR>")]
+    [Description("Run folder. Default: runs/<timestamp>")]
+    public string? Output { get; init; }
+
+    [CommandOption("--resume")]
+    [Description("Continue the runs in --output from their last checkpoint")]
+    public bool Resume { get; init; }
+
+    /// <summary>Spectre calls this after binding: every value is checked here, before any work.</summary>
+    public override Spectre.Console.ValidationResult Validate()
+    {
+        try
+        {
+            TrainingOptions.From(this);
+            return Spectre.Console.ValidationResult.Success();
+        }
+        catch (UsageException e)
+        {
+            return Spectre.Console.ValidationResult.Error(e.Message);
+        }
+    }
+}
