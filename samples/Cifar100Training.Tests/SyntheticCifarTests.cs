@@ -37,7 +37,7 @@ public sealed class SyntheticCifarTests
         int changed = clean.Labels.Zip(noisy.Labels).Count(p => p.First != p.Second);
         ((double)changed / clean.Count).Should().BeApproximately(0.2, 0.03);
         noisy.Labels.Should().Equal(again.Labels);
-        noisy.Labels.Should().OnlyContain(l => l >= 0 && l < CifarData.Classes);
+        noisy.Labels.Should().OnlyContain(l => l >= 0 && l < SyntheticCifar.Classes);
         noisy.Pixels.Should().BeSameAs(clean.Pixels);
     }
 }

@@ -37,6 +37,16 @@ public sealed class TrainingOptionsTests
         (o.Output, o.Resume).Should().Be(("out", true));
     }
 
+    [Fact]
+    public void Parse_DataWithSizes_CapsTheRealDataAndLeavesTheRestWhole()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--data", "some/dir", "--train-size", "1000" });
+
+        o.TrainSize.Should().Be(1000);
+        o.TestSize.Should().BeNull("real test data is used whole unless --test-size caps it");
+        o.Fingerprint.Should().Contain("train=1000;test=all");
+    }
+
     [Theory]
     [InlineData(new[] { "--bogus" }, "Unknown option 'bogus'")]
     [InlineData(new[] { "--keep", "1.5" }, "--keep: '1.5' must be a number in (0, 1]")]

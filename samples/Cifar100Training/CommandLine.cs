@@ -56,11 +56,11 @@ internal static class CommandLine
         {
             return Fail(2, e.Message);
         }
-        catch (CifarFormatException e)
+        catch (DataFormatException e)
         {
             return Fail(3, e.Message);
         }
-        catch (ResumeMismatchException e)
+        catch (ResumeException e)
         {
             return Fail(4, e.Message);
         }

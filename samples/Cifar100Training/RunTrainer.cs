@@ -35,7 +35,7 @@ internal sealed class RunTrainer
         Directory.CreateDirectory(directory);
         string checkpoints = Path.Combine(directory, "checkpoint");
         torch.manual_seed((long)options.Seed);
-        using DenseNet model = ModelFactory.Build(options, log);
+        using DenseNet model = ModelFactory.Build(options, train.ClassCount, log);
         model.to(device);
         using var optimizer = optim.SGD(model.parameters(), learningRate: options.LearningRate, momentum: 0.9, weight_decay: 5e-4);
 
@@ -48,6 +48,11 @@ internal sealed class RunTrainer
         if (options.Resume)
         {
             var loaded = Checkpoint.Load(checkpoints, options.Fingerprint, model, optimizer);
+            if (loaded is null)
+            {
+                log($"{name}: no checkpoint at {Checkpoint.ManifestPath(checkpoints)}; this run starts from epoch 1.");
+            }
+
             if (loaded is { } l)
             {
                 start = l.Epoch;

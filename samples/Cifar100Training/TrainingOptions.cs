@@ -41,9 +41,11 @@ internal sealed record TrainingOptions
 
     public double LabelNoise { get; init; } = 0.2;
 
-    public int TrainSize { get; init; } = 3000;
+    /// <summary>Training images: generated ones, or the first N of the real ones (null: all of them).</summary>
+    public int? TrainSize { get; init; } = 3000;
 
-    public int TestSize { get; init; } = 1000;
+    /// <summary>Test images: generated ones, or the first N of the real ones (null: all of them).</summary>
+    public int? TestSize { get; init; } = 1000;
 
     public string? Output { get; init; }
 
@@ -54,7 +56,7 @@ internal sealed record TrainingOptions
     /// <summary>The options that decide the result: a resumed run must match them.</summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
         $"data={DataDirectory ?? "synthetic"};keep={Keep};ramp={RampEpochs};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};" +
-        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};train={TrainSize};test={TestSize}");
+        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
 
     /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
     public static TrainingOptions From(TrainingSettings s)
@@ -108,17 +110,20 @@ internal sealed record TrainingOptions
             throw new UsageException("--resume needs --output DIR: the folder of the run to continue (it was printed when the run started).");
         }
 
-        if (s.Data is not null && (s.TrainSize ?? s.TestSize ?? s.LabelNoise) is not null)
+        if (s.Data is not null && s.LabelNoise is not null)
         {
-            throw new UsageException("--train-size, --test-size and --label-noise shape the synthetic data; with --data the real files decide. Drop them.");
+            throw new UsageException("--label-noise shapes the synthetic data; with --data the real labels are used as they are. Drop it.");
         }
+
+        // Generated data: 3000 and 1000 images by default; real data: all of it unless capped (the first N).
+        bool generated = s.Data is null;
 
         return o with
         {
             RampEpochs = ParseSchedule(s.Schedule, o.Epochs),
             LabelNoise = s.LabelNoise is null ? 0.2 : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
-            TrainSize = s.TrainSize is null ? 3000 : Integer("--train-size", s.TrainSize, 1, 10_000_000),
-            TestSize = s.TestSize is null ? 1000 : Integer("--test-size", s.TestSize, 1, 10_000_000),
+            TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
+            TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
         };
     }
 

@@ -12,7 +12,7 @@ namespace Cifar100Training;
 internal sealed class TrainingSettings : CommandSettings
 {
     [CommandOption("--data <DIR>")]
-    [Description("CIFAR-100 binary version (DIR/train.bin, DIR/test.bin). Default: generated data (not CIFAR-100)")]
+    [Description("Real data, recognised by its files: CIFAR-100 binary (train.bin, test.bin; 100 classes), CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin; 10 classes) or MNIST-format IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz; 10 classes; 28x28 grey padded to 32x32 and repeated to 3 channels). Default: generated CIFAR-shaped data, 100 classes (not CIFAR-100)")]
     public string? Data { get; init; }
 
     [CommandOption("--strategy <NAME>")]
@@ -72,11 +72,11 @@ internal sealed class TrainingSettings : CommandSettings
     public string? LabelNoise { get; init; }
 
     [CommandOption("--train-size <N>")]
-    [Description("Generated data: training images. Default: 3000")]
+    [Description("Training images: generated ones (default 3000), or the first N of --data (default all)")]
     public string? TrainSize { get; init; }
 
     [CommandOption("--test-size <N>")]
-    [Description("Generated data: test images. Default: 1000")]
+    [Description("Test images: generated ones (default 1000), or the first N of --data (default all)")]
     public string? TestSize { get; init; }
 
     [CommandOption("--threads <N>")]
