@@ -39,20 +39,7 @@ internal static class Program
             throw new UsageException($"--output: '{output}' is not empty. Add --resume to continue the run there, or choose a new folder.");
         }
 
-        CifarData train, test;
-        DataFormat format = DataFormat.Synthetic;
-        if (options.DataDirectory is { } dir)
-        {
-            (train, test, format) = DataFolder.Read(dir);
-            train = options.TrainSize is { } trainSize ? train.Take(trainSize) : train;
-            test = options.TestSize is { } testSize ? test.Take(testSize) : test;
-        }
-        else
-        {
-            train = SyntheticCifar.WithLabelNoise(SyntheticCifar.Generate(options.TrainSize ?? 3000, options.Seed, "train"), options.LabelNoise, options.Seed);
-            test = SyntheticCifar.Generate(options.TestSize ?? 1000, options.Seed, "test");
-        }
-
+        var (train, test, format) = LoadData(options);
         Directory.CreateDirectory(output);
         AnsiConsole.MarkupLine("[bold]SelectiveLoss CIFAR DenseNet trainer[/]");
         if (options.DataDirectory is null)
@@ -104,6 +91,29 @@ internal static class Program
         AnsiConsole.WriteLine($"chart:   {chart}");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {total.Elapsed.TotalSeconds:0} s. Output: {output}"));
         return 0;
+    }
+
+    /// <summary>
+    /// The training and test sets the options ask for: generated, or read from --data and capped to the first N;
+    /// then label noise on the training set only, so the test set keeps its true labels.
+    /// </summary>
+    internal static (CifarData Train, CifarData Test, DataFormat Format) LoadData(TrainingOptions options)
+    {
+        CifarData train, test;
+        DataFormat format = DataFormat.Synthetic;
+        if (options.DataDirectory is { } dir)
+        {
+            (train, test, format) = DataFolder.Read(dir);
+            train = options.TrainSize is { } trainSize ? train.Take(trainSize) : train;
+            test = options.TestSize is { } testSize ? test.Take(testSize) : test;
+        }
+        else
+        {
+            train = SyntheticCifar.Generate(options.TrainSize ?? 3000, options.Seed, "train");
+            test = SyntheticCifar.Generate(options.TestSize ?? 1000, options.Seed, "test");
+        }
+
+        return (LabelNoise.Apply(train, options.LabelNoise, options.NoiseType, options.Seed), test, format);
     }
 
     private static string Describe(DataFormat format) => format switch

@@ -76,6 +76,8 @@ internal sealed class RunTrainer
             }
         }
 
+        // Which training labels the noise made wrong (null when none): for noisy_kept_share.
+        bool[]? corrupted = train.Corrupted;
         int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         progress.MaxValue = (double)options.Epochs * stepsPerEpoch;
         progress.Value = (double)start * stepsPerEpoch;
@@ -110,7 +112,7 @@ internal sealed class RunTrainer
 
                 int[] order = new SplitMix(options.Seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
                 double lossSum = 0;
-                long lossCount = 0, kept = 0, seen = 0;
+                long lossCount = 0, kept = 0, seen = 0, keptNoisy = 0;
                 model.train();
                 for (int b = 0; b < stepsPerEpoch; b++)
                 {
@@ -133,6 +135,13 @@ internal sealed class RunTrainer
                         StepResult r = step.Step(x, y, ids);
                         lossSum += r.Loss * r.KeptCount;
                         kept += r.KeptCount;
+                        if (corrupted is not null)
+                        {
+                            foreach (long position in r.KeptIndices)
+                            {
+                                keptNoisy += corrupted[idx[(int)position]] ? 1 : 0;
+                            }
+                        }
                     }
 
                     lossCount = kept;
@@ -151,10 +160,13 @@ internal sealed class RunTrainer
                 double wall = wallBefore + clock.Elapsed.TotalSeconds;
                 wallBefore = wall;
                 double keepRatio = (double)kept / train.Count;
-                metrics.Add(new EpochMetrics(epoch + 1, wall, lossSum / Math.Max(lossCount, 1), accuracy, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated + kept : kept, keepRatio));
+                double? noisyShare = step is not null && corrupted is not null && kept > 0 ? (double)keptNoisy / kept : null;
+                metrics.Add(new EpochMetrics(epoch + 1, wall, lossSum / Math.Max(lossCount, 1), accuracy, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated + kept : kept, keepRatio,
+                    noisyShare));
                 AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
                 Checkpoint.Save(checkpoints, epoch + 1, options.Fingerprint, metrics, model, optimizer, cachedStep?.Cache);
-                log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}"));
+                log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}") +
+                    (noisyShare is { } share ? FormattableString.Invariant($", wrong labels among the kept {share:P1}") : string.Empty));
             }
         }
         finally

@@ -29,29 +29,6 @@ internal static class SyntheticCifar
         return new CifarData(pixels, labels, Classes, $"SYNTHETIC CIFAR-shaped data ({split}, {count} images, seed {seed}; not CIFAR-100)");
     }
 
-    /// <summary>Symmetric label noise: each label is replaced, with probability <paramref name="rate"/>, by a different class drawn uniformly.</summary>
-    public static CifarData WithLabelNoise(CifarData data, double rate, ulong seed)
-    {
-        if (rate <= 0)
-        {
-            return data;
-        }
-
-        var labels = (int[])data.Labels.Clone();
-        int changed = 0;
-        for (int i = 0; i < labels.Length; i++)
-        {
-            var rng = new SplitMix(seed, 3UL, (ulong)i);
-            if (rng.NextDouble() < rate)
-            {
-                labels[i] = (labels[i] + 1 + rng.NextInt(Classes - 1)) % Classes;
-                changed++;
-            }
-        }
-
-        return new CifarData(data.Pixels, labels, data.ClassCount, $"{data.Description}, {changed} training labels ({100.0 * changed / labels.Length:0.0}%) replaced by a wrong class");
-    }
-
     private static Prototype[] Prototypes(ulong seed)
     {
         var result = new Prototype[Classes];

@@ -13,6 +13,7 @@ internal sealed record TrainingOptions
     public static readonly string[] Models = { "small", "tiny", "densenet121" };
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
     private static readonly string[] NormNames = { "group", "batch" };
+    private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
 
     public string? DataDirectory { get; init; }
 
@@ -39,7 +40,10 @@ internal sealed record TrainingOptions
 
     public bool Swap { get; init; }
 
+    /// <summary>Share of training labels made wrong: 0.2 for generated data, 0 for --data unless given.</summary>
     public double LabelNoise { get; init; } = 0.2;
+
+    public NoiseType NoiseType { get; init; } = NoiseType.Symmetric;
 
     /// <summary>Training images: generated ones, or the first N of the real ones (null: all of them).</summary>
     public int? TrainSize { get; init; } = 3000;
@@ -56,7 +60,7 @@ internal sealed record TrainingOptions
     /// <summary>The options that decide the result: a resumed run must match them.</summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
         $"data={DataDirectory ?? "synthetic"};keep={Keep};ramp={RampEpochs};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};" +
-        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
+        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
 
     /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
     public static TrainingOptions From(TrainingSettings s)
@@ -110,18 +114,15 @@ internal sealed record TrainingOptions
             throw new UsageException("--resume needs --output DIR: the folder of the run to continue (it was printed when the run started).");
         }
 
-        if (s.Data is not null && s.LabelNoise is not null)
-        {
-            throw new UsageException("--label-noise shapes the synthetic data; with --data the real labels are used as they are. Drop it.");
-        }
-
-        // Generated data: 3000 and 1000 images by default; real data: all of it unless capped (the first N).
+        // Generated data: 3000 and 1000 images and 20% label noise by default; real data: all of it unless capped
+        // (the first N), with its labels as they are unless --label-noise is given.
         bool generated = s.Data is null;
 
         return o with
         {
             RampEpochs = ParseSchedule(s.Schedule, o.Epochs),
-            LabelNoise = s.LabelNoise is null ? 0.2 : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
+            LabelNoise = s.LabelNoise is null ? (generated ? 0.2 : 0) : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
+            NoiseType = Choice("--noise-type", s.NoiseType, NoiseTypeNames) == "pair" ? NoiseType.Pair : NoiseType.Symmetric,
             TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
             TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
         };

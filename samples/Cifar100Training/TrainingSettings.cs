@@ -68,8 +68,13 @@ internal sealed class TrainingSettings : CommandSettings
     public bool Swap { get; init; }
 
     [CommandOption("--label-noise <P>")]
-    [Description("Generated data: share of training labels made wrong, in [[0, 1). Default: 0.2")]
+    [Description("Share P in [[0, 1) of the training labels made wrong: exactly round(P x N) of them, chosen by --seed; test labels are never touched. Default: 0.2 for generated data, 0 with --data")]
     public string? LabelNoise { get; init; }
+
+    [CommandOption("--noise-type <TYPE>")]
+    [Description("symmetric: a wrong label is one of the other K-1 classes, drawn uniformly (never the true class; Co-teaching's symmetric noise) | pair: class c becomes c+1 mod K (Co-teaching's pair flip)")]
+    [DefaultValue("symmetric")]
+    public string NoiseType { get; init; } = "symmetric";
 
     [CommandOption("--train-size <N>")]
     [Description("Training images: generated ones (default 3000), or the first N of --data (default all)")]
