@@ -38,6 +38,41 @@ public sealed class TrainingOptionsTests
     }
 
     [Fact]
+    public void Parse_NoRecipeOptions_OneWarmupEpochAndAugmentationDecidedByTheData()
+    {
+        TrainingOptions o = TrainingOptions.Parse(Array.Empty<string>());
+
+        o.WarmupEpochs.Should().Be(1);
+        o.Augment.Should().BeNull();
+        o.ResolveFor(DataFormat.Synthetic).Augment.Should().Be(Augmentation.CropFlip);
+        o.ResolveFor(DataFormat.Cifar100).Augment.Should().Be(Augmentation.CropFlip);
+        o.ResolveFor(DataFormat.Cifar10).Augment.Should().Be(Augmentation.CropFlip);
+        o.ResolveFor(DataFormat.Idx).Augment.Should().Be(Augmentation.Crop, "a flipped digit is another symbol");
+    }
+
+    [Fact]
+    public void Parse_AugmentGiven_KeptWhateverTheData()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--augment", "crop-flip", "--warmup-epochs", "0" });
+
+        o.ResolveFor(DataFormat.Idx).Augment.Should().Be(Augmentation.CropFlip);
+        o.WarmupEpochs.Should().Be(0);
+    }
+
+    [Fact]
+    public void Fingerprint_EveryRecipeAndNoiseOption_ChangesIt()
+    {
+        string Print(params string[] args) => TrainingOptions.Parse(args).ResolveFor(DataFormat.Idx).Fingerprint;
+        string baseline = Print();
+
+        new[]
+        {
+            Print("--warmup-epochs", "2"), Print("--augment", "none"), Print("--noise-type", "pair"), Print("--label-noise", "0.3"),
+            Print("--train-size", "10"), Print("--test-size", "10"), Print("--batch-size", "32"), Print("--data", "d"),
+        }.Should().NotContain(baseline).And.OnlyHaveUniqueItems();
+    }
+
+    [Fact]
     public void Parse_DataWithSizes_CapsTheRealDataAndLeavesTheRestWhole()
     {
         TrainingOptions o = TrainingOptions.Parse(new[] { "--data", "some/dir", "--train-size", "1000" });
@@ -57,6 +92,9 @@ public sealed class TrainingOptionsTests
     [InlineData(new[] { "--resume" }, "--resume needs --output DIR")]
     [InlineData(new[] { "--swap", "--norm", "group" }, "--swap builds the model with BatchNorm")]
     [InlineData(new[] { "--strategy", "full", "--compare", "full,random" }, "--strategy and --compare both choose the runs")]
+    [InlineData(new[] { "--epochs", "3", "--warmup-epochs", "4" }, "--warmup-epochs: 4 is more than --epochs (3)")]
+    [InlineData(new[] { "--augment", "flip" }, "--augment: 'flip' is not one of none, crop, crop-flip")]
+    [InlineData(new[] { "--noise-type", "asymmetric" }, "--noise-type: 'asymmetric' is not one of symmetric, pair")]
     public void Parse_BadInput_MessageNamesOptionAndFix(string[] args, string expected)
     {
         Action parse = () => TrainingOptions.Parse(args);

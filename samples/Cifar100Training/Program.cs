@@ -40,6 +40,7 @@ internal static class Program
         }
 
         var (train, test, format) = LoadData(options);
+        options = options.ResolveFor(format);
         Directory.CreateDirectory(output);
         AnsiConsole.MarkupLine("[bold]SelectiveLoss CIFAR DenseNet trainer[/]");
         if (options.DataDirectory is null)
@@ -53,7 +54,8 @@ internal static class Program
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Model: {options.Model}, norm {(options.Swap ? "batch -> group (swapped)" : options.Norm)}; device {device}; {torch.get_num_threads()} threads; " +
             $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, keep {options.Keep}" +
-            $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}"));
+            $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}; " +
+            $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {options.Augment}"));
         AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs)}");
         AnsiConsole.WriteLine($"Output: {output}");
         AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");

@@ -87,12 +87,6 @@ internal sealed class RunTrainer
             for (int epoch = start; epoch < options.Epochs; epoch++)
             {
                 var clock = Stopwatch.StartNew();
-                double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / options.Epochs));
-                foreach (var group in optimizer.ParamGroups)
-                {
-                    group.LearningRate = lr;
-                }
-
                 // A fresh step per epoch, seeded by (seed, epoch), makes the random control's subsets reproducible after
                 // a restart; the cached strategy keeps one step (its score memory spans epochs).
                 SelectiveStep? step = name == "full" ? null : cachedStep ?? NewStep(name, model, optimizer, schedule, epoch);
@@ -117,9 +111,15 @@ internal sealed class RunTrainer
                 for (int b = 0; b < stepsPerEpoch; b++)
                 {
                     using var scope = torch.NewDisposeScope();
+                    double lr = LearningRateSchedule.At(options.LearningRate, epoch, b, stepsPerEpoch, options.WarmupEpochs, options.Epochs);
+                    foreach (var group in optimizer.ParamGroups)
+                    {
+                        group.LearningRate = lr;
+                    }
+
                     int from = b * options.BatchSize;
                     var idx = order.AsSpan(from, Math.Min(options.BatchSize, train.Count - from));
-                    var (x, y) = batches.Build(train, idx, augment: true, options.Seed, epoch, device);
+                    var (x, y) = batches.Build(train, idx, options.Augment ?? Augmentation.CropFlip, options.Seed, epoch, device);
                     if (step is null)
                     {
                         optimizer.zero_grad();
@@ -208,7 +208,7 @@ internal sealed class RunTrainer
             for (int from = 0; from < test.Count; from += batch)
             {
                 using var scope = torch.NewDisposeScope();
-                var (x, y) = batches.Build(test, all.AsSpan(from, Math.Min(batch, test.Count - from)), augment: false, options.Seed, 0, device);
+                var (x, y) = batches.Build(test, all.AsSpan(from, Math.Min(batch, test.Count - from)), Augmentation.None, options.Seed, 0, device);
                 correct += model.forward(x).argmax(1).eq(y).sum().ToInt64();
             }
         }

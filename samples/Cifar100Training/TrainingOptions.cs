@@ -14,6 +14,7 @@ internal sealed record TrainingOptions
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
     private static readonly string[] NormNames = { "group", "batch" };
     private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
+    private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" };
 
     public string? DataDirectory { get; init; }
 
@@ -55,12 +56,18 @@ internal sealed record TrainingOptions
 
     public bool Resume { get; init; }
 
+    /// <summary>Epochs of linear learning-rate warm-up, counted per step, before the cosine decay.</summary>
+    public int WarmupEpochs { get; init; } = 1;
+
+    /// <summary>Training augmentation; null until the data is known (crop-flip for generated and CIFAR data, crop for digits).</summary>
+    public Augmentation? Augment { get; init; }
+
     public int Threads { get; init; }
 
     /// <summary>The options that decide the result: a resumed run must match them.</summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
         $"data={DataDirectory ?? "synthetic"};keep={Keep};ramp={RampEpochs};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};" +
-        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
+        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={Augment?.ToString() ?? "auto"};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
 
     /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
     public static TrainingOptions From(TrainingSettings s)
@@ -118,15 +125,33 @@ internal sealed record TrainingOptions
         // (the first N), with its labels as they are unless --label-noise is given.
         bool generated = s.Data is null;
 
+        int warmup = Integer("--warmup-epochs", s.WarmupEpochs, 0, 10_000);
+        if (warmup > o.Epochs)
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--warmup-epochs: {warmup} is more than --epochs ({o.Epochs}); give at most {o.Epochs} (0 for no warm-up)."));
+        }
+
         return o with
         {
             RampEpochs = ParseSchedule(s.Schedule, o.Epochs),
+            WarmupEpochs = warmup,
+            Augment = s.Augment is null ? null : Choice("--augment", s.Augment, AugmentNames) switch
+            {
+                "none" => Augmentation.None,
+                "crop" => Augmentation.Crop,
+                _ => Augmentation.CropFlip,
+            },
             LabelNoise = s.LabelNoise is null ? (generated ? 0.2 : 0) : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
             NoiseType = Choice("--noise-type", s.NoiseType, NoiseTypeNames) == "pair" ? NoiseType.Pair : NoiseType.Symmetric,
             TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
             TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
         };
     }
+
+    /// <summary>The options with the data-dependent defaults filled in: the augmentation, unless given.</summary>
+    public TrainingOptions ResolveFor(DataFormat format) =>
+        this with { Augment = Augment ?? (format == DataFormat.Idx ? Augmentation.Crop : Augmentation.CropFlip) };
 
     /// <summary>Parses a command line as the program does (Spectre.Console.Cli, strict), without running anything.</summary>
     /// <exception cref="UsageException">The command line is not valid; the message names the option.</exception>

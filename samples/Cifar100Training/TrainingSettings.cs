@@ -42,9 +42,18 @@ internal sealed class TrainingSettings : CommandSettings
     public string BatchSize { get; init; } = "64";
 
     [CommandOption("--lr <X>")]
-    [Description("SGD learning rate (momentum 0.9, weight decay 5e-4, cosine decay)")]
+    [Description("SGD learning rate (momentum 0.9, weight decay 5e-4; warm-up, then cosine decay)")]
     [DefaultValue("0.1")]
     public string LearningRate { get; init; } = "0.1";
+
+    [CommandOption("--warmup-epochs <W>")]
+    [Description("Linear learning-rate warm-up from about 0 to --lr over the first W epochs, counted per step; then cosine decay over the epochs left. 0: none")]
+    [DefaultValue("1")]
+    public string WarmupEpochs { get; init; } = "1";
+
+    [CommandOption("--augment <MODE>")]
+    [Description("none | crop (random 32x32 crop of the image padded by 4) | crop-flip (and a horizontal flip, p 0.5). Default: crop-flip for generated and CIFAR data, crop for MNIST-format (a flipped digit is another symbol)")]
+    public string? Augment { get; init; }
 
     [CommandOption("--seed <N>")]
     [DefaultValue("1")]
