@@ -55,7 +55,7 @@ internal static class Program
             $"Model: {options.Model}, norm {(options.Swap ? "batch -> group (swapped)" : options.Norm)}; device {device}; {torch.get_num_threads()} threads; " +
             $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, keep {options.Keep}" +
             $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}; " +
-            $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {options.Augment}"));
+            $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {TrainingOptions.AugmentName(options.Augment!.Value)}"));
         AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs)}");
         AnsiConsole.WriteLine($"Output: {output}");
         AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");

@@ -14,7 +14,7 @@ internal sealed record TrainingOptions
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
     private static readonly string[] NormNames = { "group", "batch" };
     private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
-    private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" };
+    private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" }; // in the order of Augmentation
 
     public string? DataDirectory { get; init; }
 
@@ -67,7 +67,7 @@ internal sealed record TrainingOptions
     /// <summary>The options that decide the result: a resumed run must match them.</summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
         $"data={DataDirectory ?? "synthetic"};keep={Keep};ramp={RampEpochs};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};" +
-        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={Augment?.ToString() ?? "auto"};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
+        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={(Augment is { } a ? AugmentName(a) : "auto")};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
 
     /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
     public static TrainingOptions From(TrainingSettings s)
@@ -136,18 +136,16 @@ internal sealed record TrainingOptions
         {
             RampEpochs = ParseSchedule(s.Schedule, o.Epochs),
             WarmupEpochs = warmup,
-            Augment = s.Augment is null ? null : Choice("--augment", s.Augment, AugmentNames) switch
-            {
-                "none" => Augmentation.None,
-                "crop" => Augmentation.Crop,
-                _ => Augmentation.CropFlip,
-            },
+            Augment = s.Augment is null ? null : (Augmentation)Array.IndexOf(AugmentNames, Choice("--augment", s.Augment, AugmentNames)),
             LabelNoise = s.LabelNoise is null ? (generated ? 0.2 : 0) : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
             NoiseType = Choice("--noise-type", s.NoiseType, NoiseTypeNames) == "pair" ? NoiseType.Pair : NoiseType.Symmetric,
             TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
             TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
         };
     }
+
+    /// <summary>The command-line spelling of an augmentation: none, crop, crop-flip.</summary>
+    public static string AugmentName(Augmentation augment) => AugmentNames[(int)augment];
 
     /// <summary>The options with the data-dependent defaults filled in: the augmentation, unless given.</summary>
     public TrainingOptions ResolveFor(DataFormat format) =>

@@ -12,7 +12,7 @@ namespace Cifar100Training;
 internal sealed class TrainingSettings : CommandSettings
 {
     [CommandOption("--data <DIR>")]
-    [Description("Real data, recognised by its files: CIFAR-100 binary (train.bin, test.bin; 100 classes), CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin; 10 classes) or MNIST-format IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, each plain or .gz; 10 classes; 28x28 grey padded to 32x32 and repeated to 3 channels). Default: generated CIFAR-shaped data, 100 classes (not CIFAR-100)")]
+    [Description("Real data, recognised by its files: CIFAR-100 binary (train.bin, test.bin), CIFAR-10 binary (data_batch_1..5.bin, test_batch.bin) or MNIST-format IDX (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte, plain or .gz; padded to 32x32, grey repeated to 3 channels). Default: generated data (not CIFAR-100)")]
     public string? Data { get; init; }
 
     [CommandOption("--strategy <NAME>")]
