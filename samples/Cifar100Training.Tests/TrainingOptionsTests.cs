@@ -4,6 +4,8 @@ using Xunit;
 
 namespace Cifar100Training.Tests;
 
+/// <summary>The command line through Spectre.Console.Cli: defaults, messages that name the option, exit codes.</summary>
+[Collection(ConsoleCollection.Name)]
 public sealed class TrainingOptionsTests
 {
     [Fact]
@@ -15,16 +17,84 @@ public sealed class TrainingOptionsTests
         o.Keep.Should().Be(0.6);
         o.LabelNoise.Should().Be(0.2);
         o.DataDirectory.Should().BeNull();
+        o.BatchSize.Should().Be(64);
+        o.Norm.Should().Be("group");
+    }
+
+    [Fact]
+    public void Parse_EveryValueGiven_ResolvesEachOption()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[]
+        {
+            "--compare", "full,random", "--keep", "0.5", "--epochs", "3", "--batch-size", "16", "--lr", "0.05", "--seed", "7",
+            "--model", "tiny", "--norm", "batch", "--label-noise", "0.4", "--train-size", "100", "--test-size", "50",
+            "--threads", "1", "--output", "out", "--resume",
+        });
+
+        o.Runs.Should().Equal("full", "random");
+        (o.Keep, o.Epochs, o.BatchSize, o.LearningRate, o.Seed).Should().Be((0.5, 3, 16, 0.05, 7UL));
+        (o.Model, o.Norm, o.LabelNoise, o.TrainSize, o.TestSize, o.Threads).Should().Be(("tiny", "batch", 0.4, 100, 50, 1));
+        (o.Output, o.Resume).Should().Be(("out", true));
+    }
+
+    [Fact]
+    public void Parse_NoRecipeOptions_OneWarmupEpochAndAugmentationDecidedByTheData()
+    {
+        TrainingOptions o = TrainingOptions.Parse(Array.Empty<string>());
+
+        o.WarmupEpochs.Should().Be(1);
+        o.Augment.Should().BeNull();
+        o.ResolveFor(DataFormat.Synthetic).Augment.Should().Be(Augmentation.CropFlip);
+        o.ResolveFor(DataFormat.Cifar100).Augment.Should().Be(Augmentation.CropFlip);
+        o.ResolveFor(DataFormat.Cifar10).Augment.Should().Be(Augmentation.CropFlip);
+        o.ResolveFor(DataFormat.Idx).Augment.Should().Be(Augmentation.Crop, "a flipped digit is another symbol");
+    }
+
+    [Fact]
+    public void Parse_AugmentGiven_KeptWhateverTheData()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--augment", "crop-flip", "--warmup-epochs", "0" });
+
+        o.ResolveFor(DataFormat.Idx).Augment.Should().Be(Augmentation.CropFlip);
+        o.WarmupEpochs.Should().Be(0);
+    }
+
+    [Fact]
+    public void Fingerprint_EveryRecipeAndNoiseOption_ChangesIt()
+    {
+        string Print(params string[] args) => TrainingOptions.Parse(args).ResolveFor(DataFormat.Idx).Fingerprint;
+        string baseline = Print();
+
+        new[]
+        {
+            Print("--warmup-epochs", "2"), Print("--augment", "none"), Print("--noise-type", "pair"), Print("--label-noise", "0.3"),
+            Print("--train-size", "10"), Print("--test-size", "10"), Print("--batch-size", "32"), Print("--data", "d"),
+        }.Should().NotContain(baseline).And.OnlyHaveUniqueItems();
+    }
+
+    [Fact]
+    public void Parse_DataWithSizes_CapsTheRealDataAndLeavesTheRestWhole()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--data", "some/dir", "--train-size", "1000" });
+
+        o.TrainSize.Should().Be(1000);
+        o.TestSize.Should().BeNull("real test data is used whole unless --test-size caps it");
+        o.Fingerprint.Should().Contain("train=1000;test=all");
     }
 
     [Theory]
-    [InlineData(new[] { "--bogus" }, "Unknown option '--bogus'")]
+    [InlineData(new[] { "--bogus" }, "Unknown option 'bogus'")]
     [InlineData(new[] { "--keep", "1.5" }, "--keep: '1.5' must be a number in (0, 1]")]
     [InlineData(new[] { "--strategy", "topk" }, "--strategy: 'topk' is not one of full, masked, rebatched, cached, random")]
     [InlineData(new[] { "--schedule", "ramp:x" }, "--schedule: 'ramp:x'")]
     [InlineData(new[] { "--epochs" }, "--epochs needs a value")]
+    [InlineData(new[] { "--lr", "--swap" }, "--lr needs a value")]
     [InlineData(new[] { "--resume" }, "--resume needs --output DIR")]
     [InlineData(new[] { "--swap", "--norm", "group" }, "--swap builds the model with BatchNorm")]
+    [InlineData(new[] { "--strategy", "full", "--compare", "full,random" }, "--strategy and --compare both choose the runs")]
+    [InlineData(new[] { "--epochs", "3", "--warmup-epochs", "4" }, "--warmup-epochs: 4 is more than --epochs (3)")]
+    [InlineData(new[] { "--augment", "flip" }, "--augment: 'flip' is not one of none, crop, crop-flip")]
+    [InlineData(new[] { "--noise-type", "asymmetric" }, "--noise-type: 'asymmetric' is not one of symmetric, pair")]
     public void Parse_BadInput_MessageNamesOptionAndFix(string[] args, string expected)
     {
         Action parse = () => TrainingOptions.Parse(args);
@@ -40,8 +110,46 @@ public sealed class TrainingOptionsTests
     }
 
     [Fact]
-    public void Main_UnknownOption_ExitsWithCode2()
+    public void Main_UnknownOption_ExitsWithCode2NamingIt()
     {
-        Program.Main(new[] { "--batchsize", "32" }).Should().Be(2);
+        var (code, error) = ConsoleCollection.RunMain("--batchsize", "32");
+
+        code.Should().Be(2);
+        error.Should().Contain("Unknown option 'batchsize'").And.Contain("--batchsize 32");
+    }
+
+    [Theory]
+    [InlineData("--epochs", "x", "--epochs: 'x' is not a whole number")]
+    [InlineData("--norm", "groupnorm", "--norm: 'groupnorm' is not one of group, batch")]
+    [InlineData("--lr", "fast", "--lr: 'fast' must be a number")]
+    public void Main_BadValue_ExitsWithCode2NamingTheOption(string option, string value, string expected)
+    {
+        var (code, error) = ConsoleCollection.RunMain(option, value);
+
+        code.Should().Be(2);
+        error.Should().Contain(expected);
+    }
+
+    [Theory]
+    [InlineData("--keep", "0", "--keep: '0' must be a number in (0, 1]")]
+    [InlineData("--batch-size", "1", "--batch-size: '1' is not a whole number from 2 to 65536")]
+    [InlineData("--label-noise", "1", "--label-noise: '1' must be a number in [0, 1)")]
+    public void Main_OutOfRangeValue_ExitsWithCode2NamingTheOptionAndRange(string option, string value, string expected)
+    {
+        var (code, error) = ConsoleCollection.RunMain(option, value);
+
+        code.Should().Be(2);
+        error.Should().Contain(expected);
+    }
+
+    [Theory]
+    [InlineData("--help")]
+    [InlineData("-h")]
+    public void Main_Help_ExitsWithCode0(string help)
+    {
+        var (code, error) = ConsoleCollection.RunMain(help);
+
+        code.Should().Be(0);
+        error.Should().BeEmpty();
     }
 }

@@ -4,9 +4,11 @@ using static TorchSharp.torch;
 namespace Cifar100Training;
 
 /// <summary>
-/// Turns images into normalised float batches. Training batches get the standard augmentation: a random 32x32 crop of
-/// the image padded by 4 zero pixels (zero after normalisation, i.e. the channel mean) and a horizontal flip with
-/// probability 0.5, both drawn from (seed, epoch, image index), so an epoch's augmentation is the same after a restart.
+/// Turns images into normalised float batches (per-channel mean and standard deviation of the training images, as the
+/// network sees them: digits with their zero border). Training batches get the augmentation asked for: a random 32x32
+/// crop of the image padded by 4 zero pixels (zero after normalisation, i.e. the channel mean) and, for
+/// <see cref="Augmentation.CropFlip"/>, a horizontal flip with probability 0.5, both drawn from (seed, epoch, image
+/// index), so an epoch's augmentation is the same after a restart.
 /// </summary>
 internal sealed class BatchBuilder
 {
@@ -40,7 +42,7 @@ internal sealed class BatchBuilder
         }
     }
 
-    public (Tensor Images, Tensor Labels) Build(CifarData data, ReadOnlySpan<int> indices, bool augment, ulong seed, int epoch, Device device)
+    public (Tensor Images, Tensor Labels) Build(CifarData data, ReadOnlySpan<int> indices, Augmentation augment, ulong seed, int epoch, Device device)
     {
         const int Side = CifarData.Side, Plane = Side * Side;
         var buffer = new float[indices.Length * CifarData.PixelsPerImage];
@@ -51,12 +53,12 @@ internal sealed class BatchBuilder
             labels[b] = data.Labels[index];
             int ox = 0, oy = 0;
             bool flip = false;
-            if (augment)
+            if (augment != Augmentation.None)
             {
                 var rng = new SplitMix(seed, 0xA06UL + (ulong)epoch, (ulong)index);
                 ox = rng.NextInt((2 * Padding) + 1) - Padding;
                 oy = rng.NextInt((2 * Padding) + 1) - Padding;
-                flip = rng.NextDouble() < 0.5;
+                flip = rng.NextDouble() < 0.5 && augment == Augmentation.CropFlip;
             }
 
             int src = index * CifarData.PixelsPerImage;

@@ -40,6 +40,9 @@ internal static class Checkpoint
         }
     }
 
+    /// <summary>The manifest that marks a complete checkpoint in <paramref name="directory"/>: what --resume looks for.</summary>
+    public static string ManifestPath(string directory) => Path.Combine(directory, Manifest);
+
     /// <summary>The cached strategy's score memory saved with the checkpoint of <paramref name="epoch"/>.</summary>
     public static string ScoresPath(string directory, int epoch) =>
         Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}.scores"));
@@ -58,7 +61,7 @@ internal static class Checkpoint
         string saved = lines[1]["fingerprint=".Length..];
         if (saved != fingerprint)
         {
-            throw new ResumeMismatchException(
+            throw new ResumeException(
                 $"{path} was written with different options ({saved}) than this command ({fingerprint}). " +
                 "Resume with the same options as the run you continue, or start a new --output folder.");
         }

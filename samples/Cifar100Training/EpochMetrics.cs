@@ -6,12 +6,18 @@ using System.Text;
 namespace Cifar100Training;
 
 /// <summary>One line of <c>metrics.csv</c>.</summary>
-internal sealed record EpochMetrics(int Epoch, double WallSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated, double KeepRatio)
+/// <param name="NoisyKeptShare">
+/// Of the samples trained on (kept) in the epoch, the share whose label --label-noise made wrong. Only for runs that
+/// select (loss-ranked ones, and random as their control, whose share should sit at the noise rate); null, an empty
+/// field, for full runs and when no label was made wrong.
+/// </param>
+internal sealed record EpochMetrics(int Epoch, double WallSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated, double KeepRatio,
+    double? NoisyKeptShare = null)
 {
-    public const string Header = "epoch,wall_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio";
+    public const string Header = "epoch,wall_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio,noisy_kept_share";
 
     public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
-        $"{Epoch},{WallSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R}");
+        $"{Epoch},{WallSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R},{NoisyKeptShare:R}");
 
     public static EpochMetrics FromCsv(string line)
     {
@@ -22,7 +28,8 @@ internal sealed record EpochMetrics(int Epoch, double WallSeconds, double TrainL
             double.Parse(f[2], CultureInfo.InvariantCulture),
             double.Parse(f[3], CultureInfo.InvariantCulture),
             long.Parse(f[4], CultureInfo.InvariantCulture),
-            double.Parse(f[5], CultureInfo.InvariantCulture));
+            double.Parse(f[5], CultureInfo.InvariantCulture),
+            f.Length > 6 && f[6].Length > 0 ? double.Parse(f[6], CultureInfo.InvariantCulture) : null);
     }
 
     public static string ToCsv(IEnumerable<EpochMetrics> rows)

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.Globalization;
 using System.IO;
+using System.Linq;
 using Spectre.Console;
 using TorchSharp;
 
@@ -11,45 +12,7 @@ namespace Cifar100Training;
 /// <summary>Entry point: parse, load or generate the data, train each strategy, report.</summary>
 internal static class Program
 {
-    public static int Main(string[] args)
-    {
-        TrainingOptions options;
-        try
-        {
-            options = TrainingOptions.Parse(args);
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-
-        if (options.Help)
-        {
-            Console.WriteLine(TrainingOptions.Usage);
-            return 0;
-        }
-
-        try
-        {
-            return Run(options);
-        }
-        catch (UsageException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 2;
-        }
-        catch (CifarFormatException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 3;
-        }
-        catch (ResumeMismatchException e)
-        {
-            Console.Error.WriteLine($"error: {e.Message}");
-            return 4;
-        }
-    }
+    public static int Main(string[] args) => CommandLine.Run(args, Run);
 
     private static int Run(TrainingOptions options)
     {
@@ -67,35 +30,32 @@ internal static class Program
 
         torch.Device device = ChooseDevice(options.Device);
         string output = Path.GetFullPath(options.Output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
-        if (!options.Resume && Directory.Exists(output) && Directory.GetFileSystemEntries(output).Length > 0)
+        if (options.Resume)
+        {
+            RequireCheckpoint(output, options.Runs);
+        }
+        else if (Directory.Exists(output) && Directory.GetFileSystemEntries(output).Length > 0)
         {
             throw new UsageException($"--output: '{output}' is not empty. Add --resume to continue the run there, or choose a new folder.");
         }
 
+        var (train, test, format) = LoadData(options);
+        options = options.ResolveFor(format);
         Directory.CreateDirectory(output);
-        CifarData train, test;
-        if (options.DataDirectory is { } dir)
-        {
-            (train, test) = CifarBinaryReader.ReadFolder(dir);
-        }
-        else
-        {
-            train = SyntheticCifar.WithLabelNoise(SyntheticCifar.Generate(options.TrainSize, options.Seed, "train"), options.LabelNoise, options.Seed);
-            test = SyntheticCifar.Generate(options.TestSize, options.Seed, "test");
-        }
-
-        AnsiConsole.MarkupLine("[bold]SelectiveLoss CIFAR-100 trainer[/]");
+        AnsiConsole.MarkupLine("[bold]SelectiveLoss CIFAR DenseNet trainer[/]");
         if (options.DataDirectory is null)
         {
-            AnsiConsole.MarkupLine("[yellow]Data: SYNTHETIC, generated from the seed; this is not CIFAR-100. Give --data DIR for the real data set.[/]");
+            AnsiConsole.MarkupLine("[yellow]Data: SYNTHETIC, generated from the seed; this is not CIFAR-100. Give --data DIR for a real data set.[/]");
         }
 
+        AnsiConsole.WriteLine($"Data: {Describe(format)}, {train.ClassCount} classes");
         AnsiConsole.WriteLine($"Train: {train.Description}");
-        AnsiConsole.WriteLine($"Test:  {test.Description}{(options.DataDirectory is null ? " (clean labels)" : string.Empty)}");
+        AnsiConsole.WriteLine($"Test:  {test.Description} (clean labels)");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Model: {options.Model}, norm {(options.Swap ? "batch -> group (swapped)" : options.Norm)}; device {device}; {torch.get_num_threads()} threads; " +
             $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, keep {options.Keep}" +
-            $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}"));
+            $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}; " +
+            $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {TrainingOptions.AugmentName(options.Augment!.Value)}"));
         AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs)}");
         AnsiConsole.WriteLine($"Output: {output}");
         AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");
@@ -124,7 +84,7 @@ internal static class Program
 
         AnsiConsole.Write(Report.Table(results));
         string chart = Path.Combine(output, "accuracy-vs-time.png");
-        Report.WriteChart(chart, results, options.DataDirectory is null ? "synthetic data" : "CIFAR-100");
+        Report.WriteChart(chart, results, Describe(format));
         foreach (var r in results)
         {
             AnsiConsole.WriteLine($"metrics: {Path.Combine(r.Directory, "metrics.csv")}");
@@ -133,6 +93,49 @@ internal static class Program
         AnsiConsole.WriteLine($"chart:   {chart}");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {total.Elapsed.TotalSeconds:0} s. Output: {output}"));
         return 0;
+    }
+
+    /// <summary>
+    /// The training and test sets the options ask for: generated, or read from --data and capped to the first N;
+    /// then label noise on the training set only, so the test set keeps its true labels.
+    /// </summary>
+    internal static (CifarData Train, CifarData Test, DataFormat Format) LoadData(TrainingOptions options)
+    {
+        CifarData train, test;
+        DataFormat format = DataFormat.Synthetic;
+        if (options.DataDirectory is { } dir)
+        {
+            (train, test, format) = DataFolder.Read(dir);
+            train = options.TrainSize is { } trainSize ? train.Take(trainSize) : train;
+            test = options.TestSize is { } testSize ? test.Take(testSize) : test;
+        }
+        else
+        {
+            train = SyntheticCifar.Generate(options.TrainSize ?? 3000, options.Seed, "train");
+            test = SyntheticCifar.Generate(options.TestSize ?? 1000, options.Seed, "test");
+        }
+
+        return (LabelNoise.Apply(train, options.LabelNoise, options.NoiseType, options.Seed), test, format);
+    }
+
+    private static string Describe(DataFormat format) => format switch
+    {
+        DataFormat.Cifar100 => "CIFAR-100",
+        DataFormat.Cifar10 => "CIFAR-10",
+        DataFormat.Idx => "MNIST-format digits",
+        _ => "synthetic data",
+    };
+
+    /// <summary>--resume needs at least one run's checkpoint in the output folder; a run without one starts afresh.</summary>
+    private static void RequireCheckpoint(string output, IReadOnlyList<string> runs)
+    {
+        string[] expected = runs.Select(r => Checkpoint.ManifestPath(Path.Combine(output, r, "checkpoint"))).ToArray();
+        if (!expected.Any(File.Exists))
+        {
+            throw new ResumeException(
+                $"--resume: nothing to continue in '{output}': no checkpoint at {string.Join(", ", expected)}. " +
+                "Give --output the folder of the run to continue (it was printed when that run started), or drop --resume to start a new run.");
+        }
     }
 
     private static torch.Device ChooseDevice(string? requested)

@@ -12,7 +12,7 @@ internal static class Report
     public static Table Table(IReadOnlyList<RunResult> runs)
     {
         var table = new Table().Title("Results (test accuracy on clean labels)");
-        table.AddColumns("strategy", "wall time", "test accuracy", "samples backpropagated", "vs full");
+        table.AddColumns("strategy", "wall time", "test accuracy", "samples backpropagated", "vs full", "wrong labels among kept (last epoch)");
         RunResult? reference = runs.FirstOrDefault(r => r.Name == "full");
         long? full = reference?.Metrics[^1].SamplesBackpropagated;
         double? fullTime = reference?.Metrics[^1].WallSeconds;
@@ -27,7 +27,8 @@ internal static class Report
                 string.Create(CultureInfo.InvariantCulture, $"{last.WallSeconds:0.0} s"),
                 string.Create(CultureInfo.InvariantCulture, $"{last.TestAccuracy:P1}"),
                 last.SamplesBackpropagated.ToString("N0", CultureInfo.InvariantCulture),
-                versus);
+                versus,
+                last.NoisyKeptShare is { } share ? string.Create(CultureInfo.InvariantCulture, $"{share:P1}") : "-");
         }
 
         return table;

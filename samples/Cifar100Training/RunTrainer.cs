@@ -35,7 +35,7 @@ internal sealed class RunTrainer
         Directory.CreateDirectory(directory);
         string checkpoints = Path.Combine(directory, "checkpoint");
         torch.manual_seed((long)options.Seed);
-        using DenseNet model = ModelFactory.Build(options, log);
+        using DenseNet model = ModelFactory.Build(options, train.ClassCount, log);
         model.to(device);
         using var optimizer = optim.SGD(model.parameters(), learningRate: options.LearningRate, momentum: 0.9, weight_decay: 5e-4);
 
@@ -48,6 +48,11 @@ internal sealed class RunTrainer
         if (options.Resume)
         {
             var loaded = Checkpoint.Load(checkpoints, options.Fingerprint, model, optimizer);
+            if (loaded is null)
+            {
+                log($"{name}: no checkpoint at {Checkpoint.ManifestPath(checkpoints)}; this run starts from epoch 1.");
+            }
+
             if (loaded is { } l)
             {
                 start = l.Epoch;
@@ -71,6 +76,8 @@ internal sealed class RunTrainer
             }
         }
 
+        // Which training labels the noise made wrong (null when none): for noisy_kept_share.
+        bool[]? corrupted = train.Corrupted;
         int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
         progress.MaxValue = (double)options.Epochs * stepsPerEpoch;
         progress.Value = (double)start * stepsPerEpoch;
@@ -80,12 +87,6 @@ internal sealed class RunTrainer
             for (int epoch = start; epoch < options.Epochs; epoch++)
             {
                 var clock = Stopwatch.StartNew();
-                double lr = options.LearningRate * 0.5 * (1 + Math.Cos(Math.PI * epoch / options.Epochs));
-                foreach (var group in optimizer.ParamGroups)
-                {
-                    group.LearningRate = lr;
-                }
-
                 // A fresh step per epoch, seeded by (seed, epoch), makes the random control's subsets reproducible after
                 // a restart; the cached strategy keeps one step (its score memory spans epochs).
                 SelectiveStep? step = name == "full" ? null : cachedStep ?? NewStep(name, model, optimizer, schedule, epoch);
@@ -105,14 +106,20 @@ internal sealed class RunTrainer
 
                 int[] order = new SplitMix(options.Seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
                 double lossSum = 0;
-                long lossCount = 0, kept = 0, seen = 0;
+                long lossCount = 0, kept = 0, seen = 0, keptNoisy = 0;
                 model.train();
                 for (int b = 0; b < stepsPerEpoch; b++)
                 {
                     using var scope = torch.NewDisposeScope();
+                    double lr = LearningRateSchedule.At(options.LearningRate, epoch, b, stepsPerEpoch, options.WarmupEpochs, options.Epochs);
+                    foreach (var group in optimizer.ParamGroups)
+                    {
+                        group.LearningRate = lr;
+                    }
+
                     int from = b * options.BatchSize;
                     var idx = order.AsSpan(from, Math.Min(options.BatchSize, train.Count - from));
-                    var (x, y) = batches.Build(train, idx, augment: true, options.Seed, epoch, device);
+                    var (x, y) = batches.Build(train, idx, options.Augment ?? Augmentation.CropFlip, options.Seed, epoch, device);
                     if (step is null)
                     {
                         optimizer.zero_grad();
@@ -128,6 +135,13 @@ internal sealed class RunTrainer
                         StepResult r = step.Step(x, y, ids);
                         lossSum += r.Loss * r.KeptCount;
                         kept += r.KeptCount;
+                        if (corrupted is not null)
+                        {
+                            foreach (long position in r.KeptIndices)
+                            {
+                                keptNoisy += corrupted[idx[(int)position]] ? 1 : 0;
+                            }
+                        }
                     }
 
                     lossCount = kept;
@@ -146,10 +160,13 @@ internal sealed class RunTrainer
                 double wall = wallBefore + clock.Elapsed.TotalSeconds;
                 wallBefore = wall;
                 double keepRatio = (double)kept / train.Count;
-                metrics.Add(new EpochMetrics(epoch + 1, wall, lossSum / Math.Max(lossCount, 1), accuracy, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated + kept : kept, keepRatio));
+                double? noisyShare = step is not null && corrupted is not null && kept > 0 ? (double)keptNoisy / kept : null;
+                metrics.Add(new EpochMetrics(epoch + 1, wall, lossSum / Math.Max(lossCount, 1), accuracy, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated + kept : kept, keepRatio,
+                    noisyShare));
                 AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
                 Checkpoint.Save(checkpoints, epoch + 1, options.Fingerprint, metrics, model, optimizer, cachedStep?.Cache);
-                log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}"));
+                log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}") +
+                    (noisyShare is { } share ? FormattableString.Invariant($", wrong labels among the kept {share:P1}") : string.Empty));
             }
         }
         finally
@@ -186,7 +203,7 @@ internal sealed class RunTrainer
             for (int from = 0; from < test.Count; from += batch)
             {
                 using var scope = torch.NewDisposeScope();
-                var (x, y) = batches.Build(test, all.AsSpan(from, Math.Min(batch, test.Count - from)), augment: false, options.Seed, 0, device);
+                var (x, y) = batches.Build(test, all.AsSpan(from, Math.Min(batch, test.Count - from)), Augmentation.None, options.Seed, 0, device);
                 correct += model.forward(x).argmax(1).eq(y).sum().ToInt64();
             }
         }

@@ -9,6 +9,8 @@ namespace Cifar100Training;
 /// </summary>
 internal static class SyntheticCifar
 {
+    public const int Classes = 100;
+
     public static CifarData Generate(int count, ulong seed, string split)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(count);
@@ -19,41 +21,18 @@ internal static class SyntheticCifar
         for (int i = 0; i < count; i++)
         {
             var rng = new SplitMix(seed, splitKey, (ulong)i);
-            int label = rng.NextInt(CifarData.Classes);
+            int label = rng.NextInt(Classes);
             labels[i] = label;
             Render(prototypes[label], ref rng, pixels.AsSpan(i * CifarData.PixelsPerImage, CifarData.PixelsPerImage));
         }
 
-        return new CifarData(pixels, labels, $"SYNTHETIC CIFAR-shaped data ({split}, {count} images, seed {seed}; not CIFAR-100)");
-    }
-
-    /// <summary>Symmetric label noise: each label is replaced, with probability <paramref name="rate"/>, by a different class drawn uniformly.</summary>
-    public static CifarData WithLabelNoise(CifarData data, double rate, ulong seed)
-    {
-        if (rate <= 0)
-        {
-            return data;
-        }
-
-        var labels = (int[])data.Labels.Clone();
-        int changed = 0;
-        for (int i = 0; i < labels.Length; i++)
-        {
-            var rng = new SplitMix(seed, 3UL, (ulong)i);
-            if (rng.NextDouble() < rate)
-            {
-                labels[i] = (labels[i] + 1 + rng.NextInt(CifarData.Classes - 1)) % CifarData.Classes;
-                changed++;
-            }
-        }
-
-        return new CifarData(data.Pixels, labels, $"{data.Description}, {changed} training labels ({100.0 * changed / labels.Length:0.0}%) replaced by a wrong class");
+        return new CifarData(pixels, labels, Classes, $"SYNTHETIC CIFAR-shaped data ({split}, {count} images, seed {seed}; not CIFAR-100)");
     }
 
     private static Prototype[] Prototypes(ulong seed)
     {
-        var result = new Prototype[CifarData.Classes];
-        for (int c = 0; c < CifarData.Classes; c++)
+        var result = new Prototype[Classes];
+        for (int c = 0; c < Classes; c++)
         {
             var rng = new SplitMix(seed, 0xC1A55UL, (ulong)c);
             result[c] = new Prototype(

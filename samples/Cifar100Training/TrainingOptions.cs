@@ -2,18 +2,19 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
-using SelectiveLoss.Models;
-using SelectiveLoss.Normalization;
+using Spectre.Console.Cli;
 
 namespace Cifar100Training;
 
-/// <summary>The command line, parsed and checked before any work.</summary>
+/// <summary>The command line, resolved and checked before any work (declared by <see cref="TrainingSettings"/>).</summary>
 internal sealed record TrainingOptions
 {
     public static readonly string[] Strategies = { "full", "masked", "rebatched", "cached", "random" };
     public static readonly string[] Models = { "small", "tiny", "densenet121" };
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
     private static readonly string[] NormNames = { "group", "batch" };
+    private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
+    private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" }; // in the order of Augmentation
 
     public string? DataDirectory { get; init; }
 
@@ -40,137 +41,141 @@ internal sealed record TrainingOptions
 
     public bool Swap { get; init; }
 
+    /// <summary>Share of training labels made wrong: 0.2 for generated data, 0 for --data unless given.</summary>
     public double LabelNoise { get; init; } = 0.2;
 
-    public int TrainSize { get; init; } = 3000;
+    public NoiseType NoiseType { get; init; } = NoiseType.Symmetric;
 
-    public int TestSize { get; init; } = 1000;
+    /// <summary>Training images: generated ones, or the first N of the real ones (null: all of them).</summary>
+    public int? TrainSize { get; init; } = 3000;
+
+    /// <summary>Test images: generated ones, or the first N of the real ones (null: all of them).</summary>
+    public int? TestSize { get; init; } = 1000;
 
     public string? Output { get; init; }
 
     public bool Resume { get; init; }
 
-    public int Threads { get; init; }
+    /// <summary>Epochs of linear learning-rate warm-up, counted per step, before the cosine decay.</summary>
+    public int WarmupEpochs { get; init; } = 1;
 
-    public bool Help { get; init; }
+    /// <summary>Training augmentation; null until the data is known (crop-flip for generated and CIFAR data, crop for digits).</summary>
+    public Augmentation? Augment { get; init; }
+
+    public int Threads { get; init; }
 
     /// <summary>The options that decide the result: a resumed run must match them.</summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
         $"data={DataDirectory ?? "synthetic"};keep={Keep};ramp={RampEpochs};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};" +
-        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};train={TrainSize};test={TestSize}");
+        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={(Augment is { } a ? AugmentName(a) : "auto")};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
 
-    public const string Usage = """
-        Trains a CIFAR DenseNet with SelectiveLoss and compares selection strategies.
-
-        Usage: dotnet run --project samples/Cifar100Training -c Release -- [options]
-
-          --data DIR            CIFAR-100 binary version (DIR/train.bin, DIR/test.bin); default: synthetic data
-          --strategy NAME       one run: full | masked | rebatched | cached | random
-          --compare LIST        several runs on the same data and seed, e.g. full,rebatched,random (default)
-          --keep R              keep ratio of the selective strategies, in (0, 1]; default 0.6
-          --schedule S          constant (default) | ramp[:EPOCHS] (keep ratio 1 -> R over EPOCHS, default half the epochs)
-          --epochs N            default 8
-          --batch-size N        default 64
-          --lr X                SGD learning rate (momentum 0.9, cosine decay); default 0.1
-          --seed N              default 1
-          --device cpu|cuda     default: cuda when available
-          --model NAME          small (default: growth 12, blocks 3,3,3) | tiny | densenet121
-          --norm group|batch    default group (GroupNorm through norm_layer)
-          --swap                build with BatchNorm, convert with NormalizationSwapper, print the report
-          --label-noise P       synthetic data: share of training labels made wrong, in [0, 1); default 0.2
-          --train-size N        synthetic data: training images; default 3000
-          --test-size N         synthetic data: test images; default 1000
-          --threads N           torch CPU threads; default: all cores
-          --output DIR          default runs/<timestamp>
-          --resume              continue the runs in --output from their last checkpoint
-          --help                this text
-
-        Exit codes: 0 done, 2 bad option, 3 bad data file, 4 resume mismatch.
-        """;
-
-    public static TrainingOptions Parse(IReadOnlyList<string> args)
+    /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
+    public static TrainingOptions From(TrainingSettings s)
     {
-        ArgumentNullException.ThrowIfNull(args);
-        var o = new TrainingOptions();
-        bool strategyGiven = false, compareGiven = false;
-        string schedule = "constant";
-        for (int i = 0; i < args.Count; i++)
-        {
-            string name = args[i];
-            string Value()
-            {
-                if (i + 1 >= args.Count || args[i + 1].StartsWith("--", StringComparison.Ordinal))
-                {
-                    throw new UsageException($"{name} needs a value. See --help.");
-                }
-
-                return args[++i];
-            }
-
-            switch (name)
-            {
-                case "--data": o = o with { DataDirectory = Value() }; break;
-                case "--strategy": o = o with { Runs = new[] { Choice(name, Value(), Strategies) } }; strategyGiven = true; break;
-                case "--compare":
-                    o = o with { Runs = Value().Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(s => Choice(name, s, Strategies)).ToArray() };
-                    compareGiven = true;
-                    if (o.Runs.Count == 0 || o.Runs.Distinct().Count() != o.Runs.Count)
-                    {
-                        throw new UsageException($"--compare: give a comma-separated list of distinct strategies from {string.Join(", ", Strategies)}, e.g. --compare full,rebatched,random.");
-                    }
-
-                    break;
-                case "--keep": o = o with { Keep = Real(name, Value(), 0, 1, lowOpen: true) }; break;
-                case "--schedule": schedule = Value(); break;
-                case "--epochs": o = o with { Epochs = Integer(name, Value(), 1, 10_000) }; break;
-                case "--batch-size": o = o with { BatchSize = Integer(name, Value(), 2, 65_536) }; break;
-                case "--lr": o = o with { LearningRate = Real(name, Value(), 0, 10, lowOpen: true) }; break;
-                case "--seed": o = o with { Seed = (ulong)Integer(name, Value(), 0, int.MaxValue) }; break;
-                case "--device": o = o with { Device = Choice(name, Value(), DeviceNames) }; break;
-                case "--model": o = o with { Model = Choice(name, Value(), Models) }; break;
-                case "--norm": o = o with { Norm = Choice(name, Value(), NormNames) }; break;
-                case "--swap": o = o with { Swap = true }; break;
-                case "--label-noise": o = o with { LabelNoise = Real(name, Value(), 0, 1, lowOpen: false, highOpen: true) }; break;
-                case "--train-size": o = o with { TrainSize = Integer(name, Value(), 1, 10_000_000) }; break;
-                case "--test-size": o = o with { TestSize = Integer(name, Value(), 1, 10_000_000) }; break;
-                case "--threads": o = o with { Threads = Integer(name, Value(), 1, 1024) }; break;
-                case "--output": o = o with { Output = Value() }; break;
-                case "--resume": o = o with { Resume = true }; break;
-                case "--help" or "-h": o = o with { Help = true }; break;
-                default:
-                    throw new UsageException($"Unknown option '{name}'. Options are listed by --help (for example --strategy rebatched --keep 0.6).");
-            }
-        }
-
-        if (strategyGiven && compareGiven)
+        ArgumentNullException.ThrowIfNull(s);
+        if (s.Strategy is not null && s.Compare is not null)
         {
             throw new UsageException("--strategy and --compare both choose the runs: give one of them (--compare full,rebatched for several).");
         }
 
-        if (o.Swap && o.Norm == "group")
+        var o = new TrainingOptions
         {
-            bool normGiven = args.Contains("--norm");
-            if (normGiven)
-            {
-                throw new UsageException("--swap builds the model with BatchNorm and converts it to GroupNorm: it cannot be combined with --norm group. Drop --norm.");
-            }
+            DataDirectory = s.Data is null ? null : Text("--data", s.Data),
+            Keep = Real("--keep", s.Keep, 0, 1, lowOpen: true),
+            Epochs = Integer("--epochs", s.Epochs, 1, 10_000),
+            BatchSize = Integer("--batch-size", s.BatchSize, 2, 65_536),
+            LearningRate = Real("--lr", s.LearningRate, 0, 10, lowOpen: true),
+            Seed = (ulong)Integer("--seed", s.Seed, 0, int.MaxValue),
+            Device = s.Device is null ? null : Choice("--device", s.Device, DeviceNames),
+            Model = Choice("--model", s.Model, Models),
+            Norm = s.Norm is null ? "group" : Choice("--norm", s.Norm, NormNames),
+            Swap = s.Swap,
+            Output = s.Output is null ? null : Text("--output", s.Output),
+            Resume = s.Resume,
+            Threads = s.Threads is null ? 0 : Integer("--threads", s.Threads, 1, 1024),
+        };
+        if (s.Strategy is not null)
+        {
+            o = o with { Runs = new[] { Choice("--strategy", s.Strategy, Strategies) } };
         }
 
-        if (o.Resume && o.Output is null)
+        if (s.Compare is not null)
+        {
+            string[] runs = Text("--compare", s.Compare).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .Select(r => Choice("--compare", r, Strategies)).ToArray();
+            if (runs.Length == 0 || runs.Distinct().Count() != runs.Length)
+            {
+                throw new UsageException($"--compare: give a comma-separated list of distinct strategies from {string.Join(", ", Strategies)}, e.g. --compare full,rebatched,random.");
+            }
+
+            o = o with { Runs = runs };
+        }
+
+        if (s.Swap && s.Norm == "group")
+        {
+            throw new UsageException("--swap builds the model with BatchNorm and converts it to GroupNorm: it cannot be combined with --norm group. Drop --norm.");
+        }
+
+        if (s.Resume && s.Output is null)
         {
             throw new UsageException("--resume needs --output DIR: the folder of the run to continue (it was printed when the run started).");
         }
 
-        if (o.DataDirectory is not null && args.Any(a => a is "--train-size" or "--test-size" or "--label-noise"))
+        // Generated data: 3000 and 1000 images and 20% label noise by default; real data: all of it unless capped
+        // (the first N), with its labels as they are unless --label-noise is given.
+        bool generated = s.Data is null;
+
+        int warmup = Integer("--warmup-epochs", s.WarmupEpochs, 0, 10_000);
+        if (warmup > o.Epochs)
         {
-            throw new UsageException("--train-size, --test-size and --label-noise shape the synthetic data; with --data the real files decide. Drop them.");
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--warmup-epochs: {warmup} is more than --epochs ({o.Epochs}); give at most {o.Epochs} (0 for no warm-up)."));
         }
 
-        return o with { RampEpochs = ParseSchedule(schedule, o.Epochs) };
+        return o with
+        {
+            RampEpochs = ParseSchedule(s.Schedule, o.Epochs),
+            WarmupEpochs = warmup,
+            Augment = s.Augment is null ? null : (Augmentation)Array.IndexOf(AugmentNames, Choice("--augment", s.Augment, AugmentNames)),
+            LabelNoise = s.LabelNoise is null ? (generated ? 0.2 : 0) : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
+            NoiseType = Choice("--noise-type", s.NoiseType, NoiseTypeNames) == "pair" ? NoiseType.Pair : NoiseType.Symmetric,
+            TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
+            TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
+        };
+    }
+
+    /// <summary>The command-line spelling of an augmentation: none, crop, crop-flip.</summary>
+    public static string AugmentName(Augmentation augment) => AugmentNames[(int)augment];
+
+    /// <summary>The options with the data-dependent defaults filled in: the augmentation, unless given.</summary>
+    public TrainingOptions ResolveFor(DataFormat format) =>
+        this with { Augment = Augment ?? (format == DataFormat.Idx ? Augmentation.Crop : Augmentation.CropFlip) };
+
+    /// <summary>Parses a command line as the program does (Spectre.Console.Cli, strict), without running anything.</summary>
+    /// <exception cref="UsageException">The command line is not valid; the message names the option.</exception>
+    public static TrainingOptions Parse(IReadOnlyList<string> args)
+    {
+        ArgumentNullException.ThrowIfNull(args);
+        TrainingOptions? parsed = null;
+        try
+        {
+            CommandLine.Create(o =>
+            {
+                parsed = o;
+                return 0;
+            }).Run(args);
+        }
+        catch (Exception e) when (e is CommandParseException or CommandRuntimeException)
+        {
+            throw new UsageException(e.Message, e);
+        }
+
+        return parsed ?? throw new UsageException("No options were parsed (--help prints the help and runs nothing).");
     }
 
     private static int ParseSchedule(string value, int epochs)
     {
+        Text("--schedule", value);
         if (value == "constant")
         {
             return 0;
@@ -190,17 +195,26 @@ internal sealed record TrainingOptions
         throw new UsageException($"--schedule: '{value}' is not a schedule. Use constant, ramp, or ramp:EPOCHS with EPOCHS >= 1 (e.g. ramp:3).");
     }
 
+    /// <summary>
+    /// An option's text. Spectre.Console.Cli 0.57.2 with strict parsing binds the internal name of the default command
+    /// to an option whose value is missing (<c>--epochs</c> at the end, or <c>--lr --swap</c>) instead of reporting it.
+    /// </summary>
+    private static string Text(string name, string value) =>
+        value == MissingValueSentinel ? throw new UsageException($"{name} needs a value.") : value;
+
+    private const string MissingValueSentinel = "__default_command";
+
     private static string Choice(string name, string value, string[] allowed) =>
-        allowed.Contains(value) ? value : throw new UsageException($"{name}: '{value}' is not one of {string.Join(", ", allowed)}.");
+        allowed.Contains(Text(name, value)) ? value : throw new UsageException($"{name}: '{value}' is not one of {string.Join(", ", allowed)}.");
 
     private static int Integer(string name, string value, int min, int max) =>
-        int.TryParse(value, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
+        int.TryParse(Text(name, value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
             ? v
             : throw new UsageException($"{name}: '{value}' is not a whole number from {min} to {max}.");
 
     private static double Real(string name, string value, double low, double high, bool lowOpen, bool highOpen = false)
     {
-        bool ok = double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
+        bool ok = double.TryParse(Text(name, value), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
             && !double.IsNaN(v) && (lowOpen ? v > low : v >= low) && (highOpen ? v < high : v <= high);
         return ok
             ? v

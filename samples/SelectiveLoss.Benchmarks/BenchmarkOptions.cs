@@ -1,19 +1,35 @@
 using System;
 using System.Globalization;
-using SelectiveLoss.Models;
+using System.IO;
+using System.Linq;
+using System.Threading;
+using Spectre.Console;
+using Spectre.Console.Cli;
 
 namespace SelectiveLoss.Benchmarks;
 
-/// <summary>Command-line options of the benchmark.</summary>
+/// <summary>Command-line options of the benchmark, resolved and checked (declared by <see cref="BenchmarkSettings"/>).</summary>
 internal sealed record BenchmarkOptions
 {
+    public const string Description = """
+        SelectiveLoss benchmark: CIFAR DenseNet-121 (100 classes) training steps on generated data.
+        Every strategy interleaved round by round; medians, ratios to the full step, peak memory per strategy.
+        Run it with: dotnet run -c Release --project samples/SelectiveLoss.Benchmarks -- [[OPTIONS]]
+        Exit codes: 0 done, 2 bad option.
+        """;
+
+    // Spectre.Console.Cli 0.57.2 with strict parsing binds this to an option whose value is missing.
+    private const string MissingValueSentinel = "__default_command";
+
     public bool Quick { get; init; }
-    public string? CsvPath { get; init; }
-    public string? PngPath { get; init; }
+    public string CsvPath { get; init; } = "benchmark.csv";
+    public string PngPath { get; init; } = "benchmark.png";
     public int WarmupRounds { get; init; } = 2;
     public int Rounds { get; init; } = 7;
     public int Batch { get; init; } = 64;
     public double[] Keeps { get; init; } = { 0.6, 0.3 };
+
+    /// <summary>The norms to measure, by their names in the CSV and the model builder: batchnorm, groupnorm.</summary>
     public string[] Norms { get; init; } = { "batchnorm", "groupnorm" };
     public bool MeasureMemory { get; init; } = true;
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -23,66 +39,115 @@ internal sealed record BenchmarkOptions
     public string? ChildStrategy { get; init; }
     public double ChildKeep { get; init; } = 1.0;
 
-    public const string Usage = """
-        SelectiveLoss benchmark: CIFAR DenseNet-121 (100 classes) training steps on generated data.
-
-        Usage: dotnet run -c Release --project samples/SelectiveLoss.Benchmarks -- [options]
-          --quick            1 warm-up round and 3 timed rounds (about 9 minutes on 2 cores)
-          --rounds N         timed rounds (default 7; --quick: 3); each times one step after an untimed one
-          --warmup N         warm-up rounds (default 2; --quick: 1)
-          --batch N          batch size (default 64)
-          --keep A,B         keep ratios (default 0.6,0.3)
-          --norm LIST        batchnorm,groupnorm (default both)
-          --csv FILE         write the results as CSV (norm,strategy,keep,batch,median_ms,ratio_to_full,peak_rss_mb)
-          --png FILE         write a bar chart of the ratios (default: next to the CSV, or benchmark.png)
-          --no-memory        skip the per-strategy peak-memory child processes
-          --threads N        torch threads (default: the number of cores)
-        """;
-
-    public static BenchmarkOptions Parse(string[] args)
+    /// <summary>
+    /// Parses the command line with Spectre.Console.Cli. Returns the options, or null with the exit code to return:
+    /// 0 after --help, 2 after a bad option (the message, naming the option, is on stderr).
+    /// </summary>
+    public static BenchmarkOptions? Parse(string[] args, out int exitCode)
     {
-        var o = new BenchmarkOptions();
-        bool roundsSet = false, warmupSet = false;
-        for (int i = 0; i < args.Length; i++)
+        ArgumentNullException.ThrowIfNull(args);
+        BenchmarkOptions? parsed = null;
+        var app = new CommandApp<ParseCommand>();
+        app.WithDescription(Description).WithData((Action<BenchmarkOptions>)(o => parsed = o));
+        app.Configure(c =>
         {
-            string Next() => i + 1 < args.Length ? args[++i] : throw new ArgumentException($"{args[i]} needs a value.\n\n{Usage}");
-            switch (args[i])
+            c.SetApplicationName("SelectiveLoss.Benchmarks");
+            c.UseStrictParsing();
+            c.PropagateExceptions();
+            c.AddExample("--quick", "--output", "runs/bench");
+            c.AddExample("--warmup", "1", "--rounds", "1", "--batch-size", "4", "--keep", "0.5", "--norm", "group", "--no-memory");
+        });
+        try
+        {
+            exitCode = app.Run(args);
+            return parsed;
+        }
+        catch (CommandParseException e)
+        {
+            var error = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
+            if (e.Pretty is null)
             {
-                case "--quick": o = o with { Quick = true }; break;
-                case "--csv": o = o with { CsvPath = Next() }; break;
-                case "--png": o = o with { PngPath = Next() }; break;
-                case "--rounds": o = o with { Rounds = PositiveInt(Next(), "--rounds") }; roundsSet = true; break;
-                case "--warmup": o = o with { WarmupRounds = NonNegativeInt(Next(), "--warmup") }; warmupSet = true; break;
-                case "--batch": o = o with { Batch = PositiveInt(Next(), "--batch") }; break;
-                case "--threads": o = o with { Threads = PositiveInt(Next(), "--threads") }; break;
-                case "--keep": o = o with { Keeps = Array.ConvertAll(Next().Split(','), Ratio) }; break;
-                case "--norm": o = o with { Norms = Array.ConvertAll(Next().Split(','), NormName) }; break;
-                case "--no-memory": o = o with { MeasureMemory = false }; break;
-                case "--child-norm": o = o with { ChildNorm = NormName(Next()) }; break;
-                case "--child-strategy": o = o with { ChildStrategy = Next() }; break;
-                case "--child-keep": o = o with { ChildKeep = Ratio(Next()) }; break;
-                case "-h" or "--help": throw new ArgumentException(Usage);
-                default: throw new ArgumentException($"Unknown option '{args[i]}'.\n\n{Usage}");
+                Console.Error.WriteLine($"error: {e.Message}");
+            }
+            else
+            {
+                error.Write(e.Pretty);
             }
         }
-
-        if (o.Quick)
+        catch (CommandRuntimeException e)
         {
-            o = o with { Rounds = roundsSet ? o.Rounds : 3, WarmupRounds = warmupSet ? o.WarmupRounds : 1 };
+            Console.Error.WriteLine($"error: {e.Message}");
         }
 
-        return o;
+        Console.Error.WriteLine("See --help for the options.");
+        exitCode = 2;
+        return null;
     }
 
-    private static int PositiveInt(string s, string name) =>
-        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v > 0 ? v : throw new ArgumentException($"{name} needs a positive integer, not '{s}'.");
+    /// <summary>Resolves and checks the settings; a bad value throws <see cref="ArgumentException"/> naming the option.</summary>
+    public static BenchmarkOptions From(BenchmarkSettings s, DateTime now)
+    {
+        ArgumentNullException.ThrowIfNull(s);
+        string output = s.Output is null
+            ? Path.Combine("runs", "benchmark-" + now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture))
+            : Text("--output", s.Output);
+        string csv = s.Csv is null ? Path.Combine(output, "benchmark.csv") : Text("--csv", s.Csv);
+        return new BenchmarkOptions
+        {
+            Quick = s.Quick,
+            CsvPath = csv,
+            PngPath = s.Png is null ? Path.ChangeExtension(csv, ".png") : Text("--png", s.Png),
+            Rounds = s.Rounds is null ? (s.Quick ? 3 : 7) : Integer("--rounds", s.Rounds, 1),
+            WarmupRounds = s.Warmup is null ? (s.Quick ? 1 : 2) : Integer("--warmup", s.Warmup, 0),
+            Batch = Integer("--batch-size", s.BatchSize, 1),
+            Keeps = List("--keep", s.Keep).Select(k => Ratio("--keep", k)).ToArray(),
+            Norms = List("--norm", s.Norm).Select(n => NormName("--norm", n)).Distinct().ToArray(),
+            MeasureMemory = !s.NoMemory,
+            Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
+            ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
+            ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),
+            ChildKeep = s.ChildKeep is null ? 1.0 : Ratio("--child-keep", s.ChildKeep),
+        };
+    }
 
-    private static int NonNegativeInt(string s, string name) =>
-        int.TryParse(s, NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= 0 ? v : throw new ArgumentException($"{name} needs a non-negative integer, not '{s}'.");
+    private static string Text(string name, string value) =>
+        value == MissingValueSentinel ? throw new ArgumentException($"{name} needs a value.") : value;
 
-    private static double Ratio(string s) =>
-        double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 && v <= 1 ? v : throw new ArgumentException($"--keep needs ratios in (0, 1], not '{s}'.");
+    private static string[] List(string name, string value)
+    {
+        string[] items = Text(name, value).Split(',', StringSplitOptions.TrimEntries);
+        return items.Length > 0 && items.All(i => i.Length > 0)
+            ? items
+            : throw new ArgumentException($"{name}: '{value}' is not a comma-separated list without empty items.");
+    }
 
-    private static string NormName(string s) =>
-        s is "batchnorm" or "groupnorm" ? s : throw new ArgumentException($"--norm takes batchnorm and/or groupnorm, not '{s}'.");
+    private static int Integer(string name, string value, int min) =>
+        int.TryParse(Text(name, value), NumberStyles.Integer, CultureInfo.InvariantCulture, out int v) && v >= min
+            ? v
+            : throw new ArgumentException($"{name}: '{value}' is not a whole number of at least {min}.");
+
+    private static double Ratio(string name, string value) =>
+        double.TryParse(Text(name, value), NumberStyles.Float, CultureInfo.InvariantCulture, out double v) && v > 0 && v <= 1
+            ? v
+            : throw new ArgumentException($"{name}: '{value}' is not a ratio in (0, 1] (use a dot as decimal separator).");
+
+    /// <summary>group and batch, as the trainer names them; the CSV keeps its column values groupnorm and batchnorm.</summary>
+    private static string NormName(string name, string value, bool acceptCsvNames = false) => Text(name, value) switch
+    {
+        "group" => "groupnorm",
+        "batch" => "batchnorm",
+        "groupnorm" or "batchnorm" when acceptCsvNames => value,
+        _ => throw new ArgumentException($"{name}: '{value}' is not one of group, batch (e.g. --norm group or --norm batch,group)."),
+    };
+
+    /// <summary>Hands the resolved options to the function given as the app's data; runs nothing itself.</summary>
+    private sealed class ParseCommand : Command<BenchmarkSettings>
+    {
+        public override int Execute(CommandContext context, BenchmarkSettings settings, CancellationToken cancellationToken)
+        {
+            ArgumentNullException.ThrowIfNull(context);
+            ((Action<BenchmarkOptions>)context.Data!)(From(settings, DateTime.Now));
+            return 0;
+        }
+    }
 }

@@ -12,16 +12,14 @@ using SelectiveLoss.Benchmarks;
 using SelectiveLoss.Models;
 using TorchSharp;
 
-BenchmarkOptions options;
-try
+// Spectre.Console.Cli: --help prints the options and returns 0; a bad option prints a message naming it and returns 2.
+BenchmarkOptions? parsed = BenchmarkOptions.Parse(args, out int parseExit);
+if (parsed is null)
 {
-    options = BenchmarkOptions.Parse(args);
+    return parseExit;
 }
-catch (ArgumentException e)
-{
-    Console.Error.WriteLine(e.Message);
-    return args.Contains("--help") || args.Contains("-h") ? 0 : 2;
-}
+
+BenchmarkOptions options = parsed;
 
 torch.set_num_threads(options.Threads);
 if (options.ChildStrategy is not null)
@@ -113,15 +111,12 @@ foreach (var c in broken)
     Console.WriteLine($"warning: {c.Item1} {c.Item2} keep {c.Item3} did not behave as its strategy promises in every timed round.");
 }
 
-if (options.CsvPath is not null)
-{
-    Report.WriteCsv(options.CsvPath, rows);
-    Console.WriteLine($"CSV: {Path.GetFullPath(options.CsvPath)}");
-}
-
-string png = options.PngPath ?? (options.CsvPath is not null ? Path.ChangeExtension(options.CsvPath, ".png") : "benchmark.png");
-Report.WriteChart(png, rows);
-Console.WriteLine($"chart: {Path.GetFullPath(png)}");
+// Generated files go to the run folder (--output, default runs/benchmark-<timestamp>) or where --csv/--png say,
+// never to the repository root.
+Report.WriteCsv(options.CsvPath, rows);
+Console.WriteLine($"CSV: {Path.GetFullPath(options.CsvPath)}");
+Report.WriteChart(options.PngPath, rows);
+Console.WriteLine($"chart: {Path.GetFullPath(options.PngPath)}");
 Console.WriteLine($"finished in {clock.Elapsed:mm\\:ss}");
 return 0;
 
@@ -147,7 +142,7 @@ static double MeasurePeak(string norm, string strategy, double keep, BenchmarkOp
     }
 
     foreach (string a in new[] { "--child-norm", norm, "--child-strategy", strategy, "--child-keep", keep.ToString(CultureInfo.InvariantCulture),
-                                  "--batch", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture) })
+                                  "--batch-size", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture) })
     {
         start.ArgumentList.Add(a);
     }

@@ -1,0 +1,23 @@
+using FluentAssertions;
+using Xunit;
+
+namespace Cifar100Training.Tests;
+
+public sealed class EpochMetricsTests
+{
+    [Fact]
+    public void ParseCsv_RowsWithAndWithoutNoisyShare_RoundTrip()
+    {
+        var rows = new[]
+        {
+            new EpochMetrics(1, 2.5, 1.25, 0.5, 100, 0.6, 0.125),
+            new EpochMetrics(2, 5.0, 1.0, 0.75, 200, 0.6),
+        };
+
+        string csv = EpochMetrics.ToCsv(rows);
+
+        csv.Should().StartWith("epoch,wall_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio,noisy_kept_share\n");
+        csv.Should().Contain("\n2,5,1,0.75,200,0.6,\n", "no share is an empty field");
+        EpochMetrics.ParseCsv(csv).Should().Equal(rows);
+    }
+}
