@@ -20,9 +20,6 @@ internal sealed class ScheduledRule(IKeepRatioRule rule, IKeepRatioSchedule sche
 
     public bool NeedsTotalEpochs => Rule.NeedsTotalEpochs;
 
-    /// <summary>Gets a value indicating whether the inner rule is the library's own.</summary>
-    public bool Trusted => Rule is IBuiltInRule;
-
     /// <summary>The ratio in force at <paramref name="epoch"/>, checked.</summary>
     /// <exception cref="InvalidOperationException">The schedule returned a ratio outside (0, 1].</exception>
     public double RatioAt(int epoch)
