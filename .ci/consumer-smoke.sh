@@ -10,6 +10,11 @@ cd "$root"
 version="0.1.0-smoke.$(date -u +%Y%m%d%H%M%S)"
 echo "== consumer smoke test: packing SelectiveLoss $version"
 dotnet pack src/SelectiveLoss -c Release -p:Version="$version" -o artifacts/packages --nologo -v quiet
+# The library reads TorchSharp internals pinned to 0.107.x: the package must not let consumers restore 0.108.
+command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq unzip >/dev/null; }
+nuspec_deps=$(unzip -p "artifacts/packages/SelectiveLoss.$version.nupkg" SelectiveLoss.nuspec | grep -o '<dependency id="TorchSharp"[^>]*>' | sort -u)
+echo "$nuspec_deps"
+[ "$nuspec_deps" = '<dependency id="TorchSharp" version="[0.107.0, 0.108.0)" exclude="Build,Analyzers" />' ]
 
 work="$(mktemp -d)"
 packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"

@@ -374,6 +374,42 @@ public sealed class SelectionRulesTests
         result.KeptShare.Should().Be(0.5);
     }
 
+    [Fact]
+    public void Readme_ThreeChoices_TrainsWithInfoBatch()
+    {
+        using var scope = NewDisposeScope();
+        var model = SmallDenseNet(ScalarType.Float32);
+        var optimizer = optim.SGD(model.parameters(), 0.05);
+        int epochs = 3;
+        var batches = Enumerable.Range(0, 2).Select(b => Data(b, ScalarType.Float32)).ToList();
+        var results = new List<StepResult>();
+
+        // <three-choices>
+        // Three independent choices: the rule (InfoBatch), where its scores come from (each sample's last training loss:
+        // no scoring pass) and how the update runs (forward and backward on the kept samples only).
+        using var step = new SelectiveStep(model, optimizer, SelectionRules.InfoBatch(pruneRatio: 0.5),
+            new SelectiveStepOptions
+            {
+                Scores = ScoreSource.LastTrainingLoss,   // InfoBatch's default; Fresh or Cached work too
+                Execution = StepExecution.Rebatched,     // Masked is the reference it is tested against
+                TotalEpochs = epochs,                    // InfoBatch trains on everything in the last 12.5%
+            });
+        for (int epoch = 0; epoch < epochs; epoch++)
+        {
+            step.Epoch = epoch;
+            foreach (var (x, y, ids) in batches)
+            {
+                StepResult result = step.Step(x, y, ids);   // ids: dataset indices, so each score is remembered
+                results.Add(result);
+            }
+        }
+        // </three-choices>
+
+        results.Should().OnlyContain(r => r.Updated && r.ScoredSamples == 0);
+        results.Take(2).Should().OnlyContain(r => r.KeptCount == Batch, "the first epoch has no remembered losses");
+        results.Skip(2).Should().Contain(r => r.KeptCount < Batch, "then below-mean samples are pruned at random");
+    }
+
     private static IEnumerable<long[]> Epoch(SelectiveStep step, int epoch)
     {
         step.Epoch = epoch;

@@ -15,7 +15,7 @@ internal sealed class DenseBlock : Module<Tensor, Tensor>
     private readonly DenseLayer[] layers;
 
     public DenseBlock(int numLayers, long numInputFeatures, long growthRate, long bnSize, double dropRate,
-        bool memoryEfficient, NormLayerSource norms, string prefix)
+        bool memoryEfficient, NormLayerSource norms, ConvLayerSource convs, string prefix)
         : base(nameof(DenseBlock))
     {
         layers = new DenseLayer[numLayers];
@@ -23,7 +23,7 @@ internal sealed class DenseBlock : Module<Tensor, Tensor>
         {
             string name = "denselayer" + (i + 1).ToString(CultureInfo.InvariantCulture);
             layers[i] = new DenseLayer(numInputFeatures + (i * growthRate), growthRate, bnSize, dropRate,
-                memoryEfficient, norms, prefix + "." + name);
+                memoryEfficient, norms, convs, prefix + "." + name);
             register_module(name, layers[i]);
         }
 

@@ -14,33 +14,37 @@ namespace SelectiveLoss.Models;
 /// </summary>
 internal sealed class DenseLayer : Module<Tensor, Tensor>
 {
-    // Field names are the state_dict keys; norms are typed Module<Tensor, Tensor> so that any norm layer fits.
+    // Field names are the state_dict keys; norms and convolutions are typed Module<Tensor, Tensor> so that any norm layer
+    // and any conv_layer replacement (weight standardisation) fits.
     private readonly Module<Tensor, Tensor> norm1;
     private readonly Module<Tensor, Tensor> relu1;
-    private readonly Conv2d conv1;
+    private readonly Module<Tensor, Tensor> conv1;
     private readonly Module<Tensor, Tensor> norm2;
     private readonly Module<Tensor, Tensor> relu2;
-    private readonly Conv2d conv2;
+    private readonly Module<Tensor, Tensor> conv2;
 
     private readonly double dropRate;
     private readonly bool memoryEfficient;
 
     public DenseLayer(long numInputFeatures, long growthRate, long bnSize, double dropRate, bool memoryEfficient,
-        NormLayerSource norms, string prefix)
+        NormLayerSource norms, ConvLayerSource convs, string prefix)
         : base(nameof(DenseLayer))
     {
         long bottleneck = bnSize * growthRate;
         norm1 = norms.Create(numInputFeatures, prefix + ".norm1");
         relu1 = ReLU(inplace: true);
-        conv1 = Conv2d(numInputFeatures, bottleneck, kernel_size: 1, stride: 1, bias: false);
+        Conv2d plain1 = Conv2d(numInputFeatures, bottleneck, kernel_size: 1, stride: 1, bias: false);
         norm2 = norms.Create(bottleneck, prefix + ".norm2");
         relu2 = ReLU(inplace: true);
-        conv2 = Conv2d(bottleneck, growthRate, kernel_size: 3, stride: 1, padding: 1, bias: false);
+        Conv2d plain2 = Conv2d(bottleneck, growthRate, kernel_size: 3, stride: 1, padding: 1, bias: false);
+
+        // torchvision's initialisation, in torchvision's order, then the caller's conv_layer (if any).
+        init.kaiming_normal_(plain1.weight);
+        init.kaiming_normal_(plain2.weight);
+        conv1 = convs.Create(plain1, prefix + ".conv1");
+        conv2 = convs.Create(plain2, prefix + ".conv2");
         this.dropRate = dropRate;
         this.memoryEfficient = memoryEfficient;
-
-        init.kaiming_normal_(conv1.weight);
-        init.kaiming_normal_(conv2.weight);
         RegisterComponents();
     }
 

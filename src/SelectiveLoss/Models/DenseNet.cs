@@ -64,11 +64,15 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     /// (it must return a new module each time); <see langword="null"/> means <c>BatchNorm2d</c>.</param>
     /// <param name="memory_efficient">Recompute each dense layer's concatenation, norm1, ReLU and conv1 in the backward
     /// pass instead of keeping them (torchvision's <c>memory_efficient</c>); see the remarks on <see cref="DenseNet"/>.</param>
+    /// <param name="conv_layer">Receives every convolution, built and initialised as torchvision does, and returns the
+    /// module to use in its place with the same parameters (keys and shapes) and output shape, for example
+    /// <c>WeightStandardizedConv2d.From</c> for Weight Standardization; <see langword="null"/> keeps plain <c>Conv2d</c>.</param>
     /// <exception cref="ArgumentNullException"><paramref name="block_config"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range, or <paramref name="stem"/> is not
     /// a defined value.</exception>
     /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a
-    /// module that does not fit its channel count.</exception>
+    /// module that does not fit its channel count; or <paramref name="conv_layer"/> returned a module that does not keep
+    /// the convolution's parameters and output shape.</exception>
     /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public DenseNet(
         int growth_rate,
@@ -79,7 +83,8 @@ public sealed class DenseNet : Module<Tensor, Tensor>
         int num_classes = 1000,
         DenseNetStem stem = DenseNetStem.ImageNet,
         Func<long, Module<Tensor, Tensor>>? norm_layer = null,
-        bool memory_efficient = false)
+        bool memory_efficient = false,
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null)
         : base(CheckArgumentsAndLoad(growth_rate, block_config, num_init_features, bn_size, drop_rate, num_classes, stem))
     {
         blockConfig = block_config.ToArray();
@@ -94,7 +99,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
 
         var norms = new NormLayerSource(norm_layer);
         features = new DenseNetFeatures(stem, growth_rate, blockConfig, num_init_features, bn_size, drop_rate,
-            memory_efficient, norms);
+            memory_efficient, norms, new ConvLayerSource(conv_layer));
         classifier = Linear(features.NumFeatures, num_classes);
         init.constant_(classifier.bias!, 0);
         RegisterComponents();

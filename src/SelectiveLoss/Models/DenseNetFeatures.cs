@@ -14,7 +14,7 @@ namespace SelectiveLoss.Models;
 /// </summary>
 internal sealed class DenseNetFeatures : Module<Tensor, Tensor>
 {
-    private readonly Conv2d conv0;
+    private readonly Module<Tensor, Tensor> conv0;
     private readonly Module<Tensor, Tensor>? norm0;
     private readonly Module<Tensor, Tensor>? relu0;
     private readonly Module<Tensor, Tensor>? pool0;
@@ -23,23 +23,25 @@ internal sealed class DenseNetFeatures : Module<Tensor, Tensor>
     private readonly Module<Tensor, Tensor> norm5;
 
     public DenseNetFeatures(DenseNetStem stem, long growthRate, IReadOnlyList<int> blockConfig, long numInitFeatures,
-        long bnSize, double dropRate, bool memoryEfficient, NormLayerSource norms)
+        long bnSize, double dropRate, bool memoryEfficient, NormLayerSource norms, ConvLayerSource convs)
         : base(nameof(DenseNetFeatures))
     {
         const string Prefix = "features";
+        Conv2d plain0;
         if (stem == DenseNetStem.ImageNet)
         {
-            conv0 = Conv2d(3, numInitFeatures, kernel_size: 7, stride: 2, padding: 3, bias: false);
+            plain0 = Conv2d(3, numInitFeatures, kernel_size: 7, stride: 2, padding: 3, bias: false);
             norm0 = norms.Create(numInitFeatures, Prefix + ".norm0");
             relu0 = ReLU(inplace: true);
             pool0 = MaxPool2d(kernel_size: 3, stride: 2, padding: 1);
         }
         else
         {
-            conv0 = Conv2d(3, numInitFeatures, kernel_size: 3, stride: 1, padding: 1, bias: false);
+            plain0 = Conv2d(3, numInitFeatures, kernel_size: 3, stride: 1, padding: 1, bias: false);
         }
 
-        init.kaiming_normal_(conv0.weight);
+        init.kaiming_normal_(plain0.weight);
+        conv0 = convs.Create(plain0, Prefix + ".conv0");
         register_module(nameof(conv0), conv0);
         if (norm0 is not null && relu0 is not null && pool0 is not null)
         {
@@ -54,13 +56,13 @@ internal sealed class DenseNetFeatures : Module<Tensor, Tensor>
         for (int i = 0; i < blockConfig.Count; i++)
         {
             string number = (i + 1).ToString(CultureInfo.InvariantCulture);
-            blocks[i] = new DenseBlock(blockConfig[i], features, growthRate, bnSize, dropRate, memoryEfficient, norms,
+            blocks[i] = new DenseBlock(blockConfig[i], features, growthRate, bnSize, dropRate, memoryEfficient, norms, convs,
                 Prefix + ".denseblock" + number);
             register_module("denseblock" + number, blocks[i]);
             features += blockConfig[i] * growthRate;
             if (i < blockConfig.Count - 1)
             {
-                transitions[i] = new Transition(features, features / 2, norms, Prefix + ".transition" + number);
+                transitions[i] = new Transition(features, features / 2, norms, convs, Prefix + ".transition" + number);
                 register_module("transition" + number, transitions[i]);
                 features /= 2;
             }

@@ -1,5 +1,6 @@
 using System;
 using System.Diagnostics.CodeAnalysis;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
 
@@ -44,11 +45,15 @@ public static class DenseNets
     /// <param name="memory_efficient">Recompute each dense layer's bottleneck in the backward pass instead of keeping its
     /// input concatenation (torchvision's <c>memory_efficient</c>): about half the activation memory for about a fifth
     /// more time per training step; see <see cref="DenseNet"/>.</param>
+    /// <param name="conv_layer">Receives every convolution, built and initialised as torchvision does, and returns the
+    /// module to use in its place (same parameters and output shape): <c>WeightStandardizedConv2d.From</c> gives Weight
+    /// Standardization, which with GroupNorm learns much like BatchNorm. <see langword="null"/> keeps plain <c>Conv2d</c>.</param>
     /// <returns>The network, in training mode, on the CPU.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="num_classes"/>, <paramref name="drop_rate"/>,
     /// <paramref name="bn_size"/> or <paramref name="stem"/> is out of range.</exception>
     /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a module
-    /// that does not fit its channel count.</exception>
+    /// that does not fit its channel count; or <paramref name="conv_layer"/> returned a module that does not keep the
+    /// convolution's parameters and output shape.</exception>
     /// <exception cref="SelectiveLoss.Native.TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public static DenseNet densenet121(
         int num_classes = 1000,
@@ -56,10 +61,11 @@ public static class DenseNets
         Func<long, Module<Tensor, Tensor>>? norm_layer = null,
         double drop_rate = 0,
         int bn_size = 4,
-        bool memory_efficient = false) =>
+        bool memory_efficient = false,
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
         new(growth_rate: 32, block_config: Blocks121, num_init_features: 64, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient);
+            memory_efficient: memory_efficient, conv_layer: conv_layer);
 
     /// <summary>
     /// DenseNet-161: growth rate 48, blocks (6, 12, 36, 24), 96 initial features; 28,681,000 parameters at 1000 classes
@@ -72,10 +78,11 @@ public static class DenseNets
         Func<long, Module<Tensor, Tensor>>? norm_layer = null,
         double drop_rate = 0,
         int bn_size = 4,
-        bool memory_efficient = false) =>
+        bool memory_efficient = false,
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
         new(growth_rate: 48, block_config: Blocks161, num_init_features: 96, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient);
+            memory_efficient: memory_efficient, conv_layer: conv_layer);
 
     /// <summary>
     /// DenseNet-169: growth rate 32, blocks (6, 12, 32, 32), 64 initial features; 14,149,480 parameters at 1000 classes
@@ -88,10 +95,11 @@ public static class DenseNets
         Func<long, Module<Tensor, Tensor>>? norm_layer = null,
         double drop_rate = 0,
         int bn_size = 4,
-        bool memory_efficient = false) =>
+        bool memory_efficient = false,
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
         new(growth_rate: 32, block_config: Blocks169, num_init_features: 64, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient);
+            memory_efficient: memory_efficient, conv_layer: conv_layer);
 
     /// <summary>
     /// DenseNet-201: growth rate 32, blocks (6, 12, 48, 32), 64 initial features; 20,013,928 parameters at 1000 classes
@@ -104,8 +112,9 @@ public static class DenseNets
         Func<long, Module<Tensor, Tensor>>? norm_layer = null,
         double drop_rate = 0,
         int bn_size = 4,
-        bool memory_efficient = false) =>
+        bool memory_efficient = false,
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
         new(growth_rate: 32, block_config: Blocks201, num_init_features: 64, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient);
+            memory_efficient: memory_efficient, conv_layer: conv_layer);
 }

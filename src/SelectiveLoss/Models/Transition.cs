@@ -13,18 +13,19 @@ internal sealed class Transition : Module<Tensor, Tensor>
 {
     private readonly Module<Tensor, Tensor> norm;
     private readonly Module<Tensor, Tensor> relu;
-    private readonly Conv2d conv;
+    private readonly Module<Tensor, Tensor> conv;
     private readonly Module<Tensor, Tensor> pool;
 
-    public Transition(long numInputFeatures, long numOutputFeatures, NormLayerSource norms, string prefix)
+    public Transition(long numInputFeatures, long numOutputFeatures, NormLayerSource norms, ConvLayerSource convs, string prefix)
         : base(nameof(Transition))
     {
         norm = norms.Create(numInputFeatures, prefix + ".norm");
         relu = ReLU(inplace: true);
-        conv = Conv2d(numInputFeatures, numOutputFeatures, kernel_size: 1, stride: 1, bias: false);
+        Conv2d plain = Conv2d(numInputFeatures, numOutputFeatures, kernel_size: 1, stride: 1, bias: false);
+        init.kaiming_normal_(plain.weight);
+        conv = convs.Create(plain, prefix + ".conv");
         pool = AvgPool2d(kernel_size: 2, stride: 2);
 
-        init.kaiming_normal_(conv.weight);
         RegisterComponents();
     }
 

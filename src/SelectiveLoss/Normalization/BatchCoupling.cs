@@ -48,7 +48,7 @@ public static class BatchCoupling
     public static IReadOnlyList<string> Find(nn.Module model)
     {
         ArgumentNullException.ThrowIfNull(model);
-        BatchNormScan scan = BatchNormScan.Run(model);
+        ModuleScan<BatchNorm> scan = ModuleScan<BatchNorm>.Run(model, NormalizationSwapper.ReplacementType);
         return scan.Walked.Select(w => (w.Path, Norm: w.Module as BatchNorm))
             .Concat(scan.Hidden.Select(h => (h.Path, Norm: (BatchNorm?)h.Norm)))
             .Where(e => e.Norm is not null && Couples(e.Norm))

@@ -27,4 +27,13 @@ public sealed record GroupNormOptions
     /// weight 1 and bias 0.
     /// </summary>
     public bool CopyAffine { get; init; } = true;
+
+    /// <summary>
+    /// Gets a value indicating whether every <c>Conv2d</c> of the model is also replaced with a
+    /// <see cref="WeightStandardizedConv2d"/> (same weight, bias and configuration, same state_dict keys): GroupNorm with
+    /// Weight Standardization (Qiao et al., 2019) learns much like BatchNorm where GroupNorm alone learns slowly.
+    /// False by default. A convolution that cannot be replaced (held in a field declared <c>Conv2d</c>, say) is refused
+    /// like a BatchNorm, and nothing changes.
+    /// </summary>
+    public bool StandardizeConvWeights { get; init; }
 }

@@ -10,10 +10,11 @@ public sealed class NormalizationSwapReport
 {
     private static readonly string[] RunningStatistics = { "running_mean", "running_var", "num_batches_tracked" };
 
-    internal NormalizationSwapReport(torch.nn.Module root, IReadOnlyList<SwappedNorm> replaced)
+    internal NormalizationSwapReport(torch.nn.Module root, IReadOnlyList<SwappedNorm> replaced, IReadOnlyList<string> standardizedConvolutions)
     {
         Root = root;
         Replaced = replaced;
+        StandardizedConvolutions = standardizedConvolutions;
         DroppedStateKeys = replaced
             .Where(s => s.RunningStatisticsDropped)
             .SelectMany(s => RunningStatistics.Select(k => s.Path.Length == 0 ? k : s.Path + "." + k))
@@ -28,6 +29,10 @@ public sealed class NormalizationSwapReport
 
     /// <summary>Gets every replaced BatchNorm, in <c>named_modules()</c> order; empty when there was none.</summary>
     public IReadOnlyList<SwappedNorm> Replaced { get; }
+
+    /// <summary>Gets the paths of the <c>Conv2d</c> layers replaced with <see cref="WeightStandardizedConv2d"/> (with
+    /// <see cref="GroupNormOptions.StandardizeConvWeights"/>), in <c>named_modules()</c> order; empty otherwise.</summary>
+    public IReadOnlyList<string> StandardizedConvolutions { get; }
 
     /// <summary>
     /// Gets the state_dict keys that disappeared with the BatchNorms' running statistics. All other keys keep their
@@ -47,6 +52,7 @@ public sealed class NormalizationSwapReport
         return $"Replaced {Replaced.Count} BatchNorm layer(s) with GroupNorm; running statistics dropped:" + Environment.NewLine +
             string.Join(Environment.NewLine, Replaced.Select(s =>
                 $"  {(s.Path.Length == 0 ? "(root)" : s.Path)}: {s.OriginalType.Name}({s.Channels}) -> {s.Groups} groups" +
-                (s.Affine ? (s.AffineCopied ? ", weight/bias copied" : ", weight 1/bias 0") : ", no affine")));
+                (s.Affine ? (s.AffineCopied ? ", weight/bias copied" : ", weight 1/bias 0") : ", no affine"))) +
+            (StandardizedConvolutions.Count > 0 ? $"{Environment.NewLine}Weight-standardised {StandardizedConvolutions.Count} convolution(s)." : string.Empty);
     }
 }

@@ -86,10 +86,12 @@ public static class NormalizationSwapper
         options ??= new GroupNormOptions();
         ValidateOptions(options);
 
-        BatchNormScan scan = BatchNormScan.Run(root);
-        if (scan.Refusals.Count > 0)
+        ModuleScan<BatchNorm> scan = ModuleScan<BatchNorm>.Run(root, ReplacementType);
+        ModuleScan<Conv2d>? convScan = options.StandardizeConvWeights ? ModuleScan<Conv2d>.Run(root, _ => typeof(WeightStandardizedConv2d)) : null;
+        var refusals = scan.Refusals.Concat(convScan?.Refusals ?? Array.Empty<SwapRefusal>()).ToList();
+        if (refusals.Count > 0)
         {
-            throw new NormalizationSwapException(scan.Refusals);
+            throw new NormalizationSwapException(refusals);
         }
 
         var plans = scan.Targets.Select(t => (Target: t, Groups: GroupsFor(t, options))).ToList();
@@ -105,17 +107,23 @@ public static class NormalizationSwapper
         }
 
         // Build every replacement before touching the model, so a failure here changes nothing.
-        var built = new List<(BatchNormTarget Target, nn.Module<Tensor, Tensor> Replacement, long Groups)>();
+        var built = new List<(ModuleTarget<BatchNorm> Target, nn.Module<Tensor, Tensor> Replacement, long Groups)>();
+        var convs = new List<(ModuleTarget<Conv2d> Target, WeightStandardizedConv2d Replacement)>();
         try
         {
             foreach (var (target, groups) in plans)
             {
                 built.Add((target, Build(target.Norm, groups!.Value, options.CopyAffine), groups.Value));
             }
+
+            foreach (ModuleTarget<Conv2d> target in convScan?.Targets ?? Array.Empty<ModuleTarget<Conv2d>>())
+            {
+                convs.Add((target, WeightStandardizedConv2d.From(target.Norm)));
+            }
         }
         catch
         {
-            foreach (var (_, replacement, _) in built)
+            foreach (nn.Module replacement in built.Select(b => (nn.Module)b.Replacement).Concat(convs.Select(c => c.Replacement)))
             {
                 replacement.Dispose();
             }
@@ -124,24 +132,23 @@ public static class NormalizationSwapper
         }
 
         nn.Module newRoot = root;
-        var applied = new List<(ModuleSlot Slot, BatchNorm Original)>();
+        var applied = new List<(ModuleSlot Slot, nn.Module Original)>();
         try
         {
+            var placed = new List<(IReadOnlyList<string> Paths, nn.Module Replacement)>();
             foreach (var (target, replacement, _) in built)
             {
-                foreach (ModuleSlot slot in target.Slots)
-                {
-                    slot.Set(replacement);
-                    applied.Add((slot, target.Norm));
-                }
-
-                if (target.IsRoot)
-                {
-                    newRoot = replacement;
-                }
+                Place(target, replacement, applied, ref newRoot);
+                placed.Add((target.Paths, replacement));
             }
 
-            Verify(newRoot, built);
+            foreach (var (target, replacement) in convs)
+            {
+                Place(target, replacement, applied, ref newRoot);
+                placed.Add((target.Paths, replacement));
+            }
+
+            Verify(newRoot, placed);
         }
         catch (Exception e)
         {
@@ -150,7 +157,7 @@ public static class NormalizationSwapper
                 applied[i].Slot.Set(applied[i].Original);
             }
 
-            foreach (var (_, replacement, _) in built)
+            foreach (nn.Module replacement in built.Select(b => (nn.Module)b.Replacement).Concat(convs.Select(c => c.Replacement)))
             {
                 replacement.Dispose();
             }
@@ -175,7 +182,8 @@ public static class NormalizationSwapper
             .ToList();
         var order = scan.Walked.Select((w, i) => (w.Path, i)).GroupBy(w => w.Path).ToDictionary(g => g.Key, g => g.First().i);
         swapped.Sort((a, b) => order[a.Path].CompareTo(order[b.Path]));
-        return new NormalizationSwapReport(newRoot, swapped);
+        var standardized = convs.SelectMany(c => c.Target.Paths).OrderBy(p => order.TryGetValue(p, out int i) ? i : int.MaxValue).ToList();
+        return new NormalizationSwapReport(newRoot, swapped, standardized);
     }
 
     /// <summary>
@@ -189,7 +197,7 @@ public static class NormalizationSwapper
     public static IReadOnlyList<string> FindBatchNorm(this nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        return BatchNormScan.Run(root).Walked.Where(w => w.Module is BatchNorm).Select(w => w.Path).ToList();
+        return ModuleScan<BatchNorm>.Run(root, ReplacementType).Walked.Where(w => w.Module is BatchNorm).Select(w => w.Path).ToList();
     }
 
     /// <summary>
@@ -202,7 +210,7 @@ public static class NormalizationSwapper
     public static IReadOnlyList<SwapRefusal> Validate(nn.Module root)
     {
         ArgumentNullException.ThrowIfNull(root);
-        return BatchNormScan.Run(root).Refusals;
+        return ModuleScan<BatchNorm>.Run(root, ReplacementType).Refusals;
     }
 
     private static void ValidateOptions(GroupNormOptions options)
@@ -220,7 +228,7 @@ public static class NormalizationSwapper
         }
     }
 
-    private static long? GroupsFor(BatchNormTarget target, GroupNormOptions options)
+    private static long? GroupsFor(ModuleTarget<BatchNorm> target, GroupNormOptions options)
     {
         long channels = target.Norm.num_features;
         bool spatial = target.Norm is BatchNorm2d or BatchNorm3d;
@@ -287,13 +295,28 @@ public static class NormalizationSwapper
 
     // Proves, per replacement, that the views TorchSharp's own walks use all see it: named_children() (train(), eval(),
     // .to()), named_modules(), and parameters() (the optimiser). Forward is covered by rewriting every field and list.
-    private static void Verify(nn.Module root, List<(BatchNormTarget Target, nn.Module<Tensor, Tensor> Replacement, long Groups)> built)
+    private static void Place<TTarget>(ModuleTarget<TTarget> target, nn.Module replacement, List<(ModuleSlot Slot, nn.Module Original)> applied, ref nn.Module root)
+        where TTarget : nn.Module
+    {
+        foreach (ModuleSlot slot in target.Slots)
+        {
+            slot.Set(replacement);
+            applied.Add((slot, target.Norm));
+        }
+
+        if (target.IsRoot)
+        {
+            root = replacement;
+        }
+    }
+
+    private static void Verify(nn.Module root, List<(IReadOnlyList<string> Paths, nn.Module Replacement)> placed)
     {
         var byPath = root.named_modules().GroupBy(m => m.name).ToDictionary(g => g.Key, g => g.First().module);
         var parameters = new HashSet<IntPtr>(root.parameters().Select(p => p.Handle));
-        foreach (var (target, replacement, _) in built)
+        foreach (var (paths, replacement) in placed)
         {
-            foreach (string path in target.Paths)
+            foreach (string path in paths)
             {
                 nn.Module? viaModules = path.Length == 0 ? root : byPath.GetValueOrDefault(path);
                 nn.Module? viaChildren = path.Length == 0 ? root : ChildAt(root, path);
@@ -307,7 +330,7 @@ public static class NormalizationSwapper
 
             if (replacement.parameters().FirstOrDefault() is { } w && !parameters.Contains(w.Handle))
             {
-                throw new InvalidOperationException($"after replacing '{target.Paths[0]}', parameters() does not list its weight.");
+                throw new InvalidOperationException($"after replacing '{paths[0]}', parameters() does not list its weight.");
             }
         }
     }

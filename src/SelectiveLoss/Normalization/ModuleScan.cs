@@ -9,17 +9,19 @@ using static TorchSharp.torch;
 
 namespace SelectiveLoss.Normalization;
 
-/// <summary>One BatchNorm instance of a model: every path it is registered at and every slot that holds it.</summary>
-internal sealed class BatchNormTarget(BatchNorm norm)
+/// <summary>One module to replace (a BatchNorm, or a Conv2d for weight standardisation): every path it is registered at
+/// and every slot that holds it.</summary>
+internal sealed class ModuleTarget<TTarget>(TTarget module)
+    where TTarget : nn.Module
 {
-    public BatchNorm Norm { get; } = norm;
+    public TTarget Norm { get; } = module;
 
     /// <summary>Registered paths, in <c>named_modules()</c> order ("" for the root).</summary>
     public List<string> Paths { get; } = new();
 
     public List<ModuleSlot> Slots { get; } = new();
 
-    /// <summary>Custom modules that register this BatchNorm and must also hold it in a field.</summary>
+    /// <summary>Custom modules that register this module and must also hold it in a field.</summary>
     public List<(nn.Module Owner, string Path)> FieldOwners { get; } = new();
 
     public HashSet<nn.Module> OwnersWithField { get; } = new(ReferenceEqualityComparer.Instance);
@@ -29,37 +31,46 @@ internal sealed class BatchNormTarget(BatchNorm norm)
 
 /// <summary>
 /// Walks a model the way TorchSharp does (the registry behind <c>named_children()</c>) and, beside it, the C# fields
-/// that forward reads, and works out for every BatchNorm where it must be replaced, or why it cannot be.
+/// that forward reads, and works out for every module of type <typeparamref name="TTarget"/> (BatchNorm, or Conv2d)
+/// where it must be replaced, or why it cannot be.
 /// </summary>
-internal sealed class BatchNormScan
+/// <typeparam name="TTarget">The type of module to replace.</typeparam>
+internal sealed class ModuleScan<TTarget>
+    where TTarget : nn.Module
 {
     private const BindingFlags InstanceDeclared = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
 
-    private readonly Dictionary<BatchNorm, BatchNormTarget> targets = new(ReferenceEqualityComparer.Instance);
+    private readonly Dictionary<TTarget, ModuleTarget<TTarget>> targets = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<nn.Module> registered = new(ReferenceEqualityComparer.Instance);
     private readonly List<(string Path, nn.Module Module)> walked = new();
     private readonly List<SwapRefusal> refusals = new();
-    private readonly List<(string Path, BatchNorm Norm)> hidden = new();
+    private readonly List<(string Path, TTarget Norm)> hidden = new();
+    private readonly Func<TTarget, Type> replacementType;
 
-    private BatchNormScan()
+    private ModuleScan(Func<TTarget, Type> replacementType)
     {
+        this.replacementType = replacementType;
     }
 
-    /// <summary>Every BatchNorm instance reachable through the registry, in <c>named_modules()</c> order.</summary>
-    public IReadOnlyList<BatchNormTarget> Targets { get; private set; } = Array.Empty<BatchNormTarget>();
+    /// <summary>Every target instance reachable through the registry, in <c>named_modules()</c> order.</summary>
+    public IReadOnlyList<ModuleTarget<TTarget>> Targets { get; private set; } = Array.Empty<ModuleTarget<TTarget>>();
 
-    /// <summary>Every BatchNorm that cannot be replaced, with the reason.</summary>
+    /// <summary>Every target that cannot be replaced, with the reason.</summary>
     public IReadOnlyList<SwapRefusal> Refusals => refusals;
 
-    /// <summary>BatchNorms held where TorchSharp never registered them (fields, plain collections), with a field path.</summary>
-    public IReadOnlyList<(string Path, BatchNorm Norm)> Hidden => hidden;
+    /// <summary>Targets held where TorchSharp never registered them (fields, plain collections), with a field path.</summary>
+    public IReadOnlyList<(string Path, TTarget Norm)> Hidden => hidden;
 
     /// <summary>Every registered module with its path, root first, then in <c>named_modules()</c> order.</summary>
     public IReadOnlyList<(string Path, nn.Module Module)> Walked => walked;
 
-    public static BatchNormScan Run(nn.Module root)
+    /// <summary>Scans <paramref name="root"/> for modules of type <typeparamref name="TTarget"/>.</summary>
+    /// <param name="root">The model.</param>
+    /// <param name="replacementType">The type of module each target would be replaced with, so that fields and
+    /// containers that cannot hold it are refused.</param>
+    public static ModuleScan<TTarget> Run(nn.Module root, Func<TTarget, Type> replacementType)
     {
-        var scan = new BatchNormScan();
+        var scan = new ModuleScan<TTarget>(replacementType);
         // Fail closed: without every internal the swap relies on, nothing is replaced.
         IReadOnlyList<TorchInternals.InternalField> missing = TorchInternals.Missing;
         if (missing.Count > 0)
@@ -70,7 +81,7 @@ internal sealed class BatchNormScan
 
         scan.walked.Add((string.Empty, root));
         scan.registered.Add(root);
-        if (root is BatchNorm rootNorm)
+        if (root is TTarget rootNorm)
         {
             scan.Target(rootNorm, string.Empty).IsRoot = true;
         }
@@ -88,7 +99,7 @@ internal sealed class BatchNormScan
             scan.ScanFields(module, path);
         }
 
-        foreach (BatchNormTarget target in scan.targets.Values)
+        foreach (ModuleTarget<TTarget> target in scan.targets.Values)
         {
             target.Paths.Sort((a, b) => (order.TryGetValue(a, out int i) ? i : -1).CompareTo(order.TryGetValue(b, out int j) ? j : -1));
             foreach ((nn.Module owner, string path) in target.FieldOwners)
@@ -173,11 +184,11 @@ internal sealed class BatchNormScan
         return result;
     }
 
-    private BatchNormTarget Target(BatchNorm norm, string path)
+    private ModuleTarget<TTarget> Target(TTarget norm, string path)
     {
-        if (!targets.TryGetValue(norm, out BatchNormTarget? target))
+        if (!targets.TryGetValue(norm, out ModuleTarget<TTarget>? target))
         {
-            target = new BatchNormTarget(norm);
+            target = new ModuleTarget<TTarget>(norm);
             targets.Add(norm, target);
         }
 
@@ -197,7 +208,7 @@ internal sealed class BatchNormScan
             string childPath = Join(path, name);
             walked.Add((childPath, child));
             registered.Add(child);
-            if (child is BatchNorm norm)
+            if (child is TTarget norm)
             {
                 AddContainerSlots(Target(norm, childPath), module, name, childPath);
             }
@@ -208,7 +219,7 @@ internal sealed class BatchNormScan
         onStack.Remove(module);
     }
 
-    private void AddContainerSlots(BatchNormTarget target, nn.Module owner, string name, string path)
+    private void AddContainerSlots(ModuleTarget<TTarget> target, nn.Module owner, string name, string path)
     {
         if (owner is Sequential sequential)
         {
@@ -227,10 +238,10 @@ internal sealed class BatchNormScan
 
         if (TorchInternals.ContainerElementType(owner, typeof(ModuleList<>)) is { } listElement)
         {
-            if (!listElement.IsAssignableFrom(NormalizationSwapper.ReplacementType(target.Norm)))
+            if (!listElement.IsAssignableFrom(replacementType(target.Norm)))
             {
                 refusals.Add(new SwapRefusal(path,
-                    $"it sits in a ModuleList<{listElement.Name}>, which cannot hold its replacement, a {NormalizationSwapper.ReplacementType(target.Norm).Name}. " +
+                    $"it sits in a ModuleList<{listElement.Name}>, which cannot hold its replacement, a {replacementType(target.Norm).Name}. " +
                     "Declare the list as ModuleList<Module>."));
                 return;
             }
@@ -251,10 +262,10 @@ internal sealed class BatchNormScan
 
         if (TorchInternals.ContainerElementType(owner, typeof(ModuleDict<>)) is { } dictElement)
         {
-            if (!dictElement.IsAssignableFrom(NormalizationSwapper.ReplacementType(target.Norm)))
+            if (!dictElement.IsAssignableFrom(replacementType(target.Norm)))
             {
                 refusals.Add(new SwapRefusal(path,
-                    $"it sits in a ModuleDict<{dictElement.Name}>, which cannot hold its replacement, a {NormalizationSwapper.ReplacementType(target.Norm).Name}. " +
+                    $"it sits in a ModuleDict<{dictElement.Name}>, which cannot hold its replacement, a {replacementType(target.Norm).Name}. " +
                     "Declare the dictionary as ModuleDict<Module>."));
                 return;
             }
@@ -308,10 +319,10 @@ internal sealed class BatchNormScan
             : Enumerable.Empty<object?>();
         if (containerItems is null)
         {
-            // Fail closed: items forward may call but the scan cannot see could be BatchNorms.
+            // Fail closed: items forward may call but the scan cannot see could be targets.
             refusals.Add(new SwapRefusal(path,
                 $"SelectiveLoss cannot read the items of this {module.GetType().Name}, so it cannot prove that none is a " +
-                "BatchNorm that forward calls. " + TorchInternals.Changed($"{TorchInternals.ModuleListItems.Name} / {TorchInternals.ModuleDictItems.Name}")));
+                $"{typeof(TTarget).Name} that forward calls. " + TorchInternals.Changed($"{TorchInternals.ModuleListItems.Name} / {TorchInternals.ModuleDictItems.Name}")));
             containerItems = Enumerable.Empty<object?>();
         }
 
@@ -331,13 +342,13 @@ internal sealed class BatchNormScan
             {
                 case null or Tensor or string or Delegate:
                     break;
-                case BatchNorm norm when targets.TryGetValue(norm, out BatchNormTarget? target):
+                case TTarget norm when targets.TryGetValue(norm, out ModuleTarget<TTarget>? target):
                     target.OwnersWithField.Add(module);
-                    if (!field.FieldType.IsAssignableFrom(NormalizationSwapper.ReplacementType(norm)))
+                    if (!field.FieldType.IsAssignableFrom(replacementType(norm)))
                     {
                         refusals.Add(new SwapRefusal(target.Paths[0],
                             $"the field '{field.Name}' of {module.GetType().Name} is declared as {field.FieldType.Name}, which cannot " +
-                            $"hold its replacement, a {NormalizationSwapper.ReplacementType(norm).Name}. Declare it as Module<Tensor, Tensor>."));
+                            $"hold its replacement, a {replacementType(norm).Name}. Declare it as Module<Tensor, Tensor>."));
                     }
                     else
                     {
@@ -363,11 +374,11 @@ internal sealed class BatchNormScan
         foreach (object? element in Elements(value))
         {
             string elementPath = $"{fieldPath}[{index}]";
-            if (element is BatchNorm norm && targets.TryGetValue(norm, out BatchNormTarget? target))
+            if (element is TTarget norm && targets.TryGetValue(norm, out ModuleTarget<TTarget>? target))
             {
                 refusals.Add(new SwapRefusal(target.Paths[0],
                     $"it is also held in the plain collection field '{fieldName}' of {owner.GetType().Name} (at {elementPath}), " +
-                    "which SelectiveLoss does not rewrite, so forward could go on calling the BatchNorm. Hold it in a " +
+                    "which SelectiveLoss does not rewrite, so forward could go on calling the old module. Hold it in a " +
                     "ModuleList<Module> instead."));
             }
             else if (element is nn.Module module && !registered.Contains(module))
@@ -386,7 +397,7 @@ internal sealed class BatchNormScan
             return;
         }
 
-        if (module is BatchNorm norm)
+        if (module is TTarget norm)
         {
             hidden.Add((path, norm));
             refusals.Add(new SwapRefusal(path,
