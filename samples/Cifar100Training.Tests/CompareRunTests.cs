@@ -35,16 +35,18 @@ public sealed class CompareRunTests : System.IDisposable
 
         Directory.GetFiles(output, "*.tmp-*", SearchOption.AllDirectories).Should().BeEmpty("every file is written atomically");
 
-        // --resume with one more entry: the finished runs are read back, the new one trains, and the summary has all five.
+        // --resume with one more entry (GroupNorm with weight-standardised convolutions): the finished runs are read back,
+        // the new one trains, and the summary has all five.
         var (resumed, resumeError) = ConsoleCollection.RunMain(args.Concat(new[]
         {
-            "--compare", "full:batch,lowest:group,infobatch,random,sb", "--resume", "--target-accuracy", "0.01",
+            "--compare", "full:batch,lowest:group,infobatch,random,sb:group-ws", "--resume", "--target-accuracy", "0.01",
         }).ToArray());
 
         resumed.Should().Be(0, resumeError);
         string[] after = File.ReadAllLines(Path.Combine(output, "summary.csv"));
-        after.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("full:batch", "lowest:group", "infobatch", "random", "sb");
+        after.Skip(1).Select(l => l.Split(',')[0]).Should().Equal("full:batch", "lowest:group", "infobatch", "random", "sb:group-ws");
         after.Skip(1).Take(4).Select(FinalAccuracy).Should().Equal(summary.Skip(1).Select(FinalAccuracy), "resumed runs keep their metrics");
+        File.ReadAllLines(Path.Combine(output, "sb-group-ws", "metrics.csv")).Should().HaveCount(3);
     }
 
     private static double FinalAccuracy(string row) => double.Parse(row.Split(',')[1], CultureInfo.InvariantCulture);

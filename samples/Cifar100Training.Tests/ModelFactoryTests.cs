@@ -50,16 +50,23 @@ public sealed class ModelFactoryTests
     }
 
     [Fact]
-    public void Build_BatchAndGroup_NormLayersOfThatKind()
+    public void Build_BatchGroupAndGroupWs_NormAndConvLayersOfThatKind()
     {
         var options = TrainingOptions.Parse(new[] { "--model", "tiny" });
 
         using var batch = ModelFactory.Build(options, "batch", 10, _ => { });
         using var group = ModelFactory.Build(options, "group", 10, _ => { });
 
+        using var groupWs = ModelFactory.Build(options, "group-ws", 10, _ => { });
+
         batch.modules().OfType<ChannelGroupNorm>().Should().BeEmpty();
         batch.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Should().NotBeEmpty();
         group.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Should().BeEmpty();
         group.modules().OfType<ChannelGroupNorm>().Should().NotBeEmpty();
+        group.modules().OfType<WeightStandardizedConv2d>().Should().BeEmpty();
+        groupWs.modules().OfType<ChannelGroupNorm>().Should().NotBeEmpty();
+        groupWs.modules().OfType<TorchSharp.Modules.Conv2d>().Should().BeEmpty("every convolution is weight-standardised");
+        groupWs.modules().OfType<WeightStandardizedConv2d>().Should().NotBeEmpty();
+        groupWs.state_dict().Keys.Should().Equal(group.state_dict().Keys, "weight standardisation keeps the convolutions' keys");
     }
 }

@@ -70,18 +70,16 @@ internal static class ModelFactory
 
     private static DenseNet Create(string name, int classes, Func<long, Module<Tensor, Tensor>>? normLayer, bool weightStandardized)
     {
-        if (weightStandardized)
-        {
-            throw new UsageException("group-ws: weight-standardised convolutions are not available in this build yet (WeightStandardizedConv2d is missing from the library). Use group or batch.");
-        }
-
+        // group-ws: every convolution standardises its weights per output filter (Qiao et al.), the usual companion of
+        // GroupNorm; the state_dict keys stay those of the plain convolutions.
+        Func<TorchSharp.Modules.Conv2d, Module<Tensor, Tensor>>? convLayer = weightStandardized ? WeightStandardizedConv2d.From : null;
         return name switch
         {
-            "densenet121" => DenseNets.densenet121(num_classes: classes, stem: DenseNetStem.Cifar, norm_layer: normLayer),
+            "densenet121" => DenseNets.densenet121(num_classes: classes, stem: DenseNetStem.Cifar, norm_layer: normLayer, conv_layer: convLayer),
             "tiny" => new DenseNet(growth_rate: 4, block_config: TinyBlocks, num_init_features: 8, num_classes: classes,
-                stem: DenseNetStem.Cifar, norm_layer: normLayer),
+                stem: DenseNetStem.Cifar, norm_layer: normLayer, conv_layer: convLayer),
             _ => new DenseNet(growth_rate: 12, block_config: SmallBlocks, num_init_features: 24, num_classes: classes,
-                stem: DenseNetStem.Cifar, norm_layer: normLayer),
+                stem: DenseNetStem.Cifar, norm_layer: normLayer, conv_layer: convLayer),
         };
     }
 
