@@ -125,7 +125,7 @@ internal sealed class TrainingSettings : CommandSettings
     public string? Threads { get; init; }
 
     [CommandOption("--output <DIR>")]
-    [Description("Run folder. Default: runs/<timestamp>")]
+    [Description("Run folder: a folder per run (metrics.csv, checkpoint, final.model), summary.csv, options.txt and the chart. Default: runs/<timestamp>")]
     public string? Output { get; init; }
 
     [CommandOption("--resume")]
