@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using FluentAssertions;
 using Xunit;
 
@@ -13,7 +14,8 @@ public sealed class TrainingOptionsTests
     {
         TrainingOptions o = TrainingOptions.Parse(Array.Empty<string>());
 
-        o.Runs.Should().Equal("full", "rebatched", "random");
+        o.Runs.Select(r => r.Name).Should().Equal("full", "rebatched", "random");
+        o.Runs.Should().OnlyContain(r => r.Norm == "group");
         o.Keep.Should().Be(0.6);
         o.LabelNoise.Should().Be(0.2);
         o.DataDirectory.Should().BeNull();
@@ -31,7 +33,7 @@ public sealed class TrainingOptionsTests
             "--threads", "1", "--output", "out", "--resume",
         });
 
-        o.Runs.Should().Equal("full", "random");
+        o.Runs.Select(r => (r.Name, r.Norm)).Should().Equal(("full", "batch"), ("random", "batch"));
         (o.Keep, o.Epochs, o.BatchSize, o.LearningRate, o.Seed).Should().Be((0.5, 3, 16, 0.05, 7UL));
         (o.Model, o.Norm, o.LabelNoise, o.TrainSize, o.TestSize, o.Threads).Should().Be(("tiny", "batch", 0.4, 100, 50, 1));
         (o.Output, o.Resume).Should().Be(("out", true));
@@ -85,7 +87,23 @@ public sealed class TrainingOptionsTests
     [Theory]
     [InlineData(new[] { "--bogus" }, "Unknown option 'bogus'")]
     [InlineData(new[] { "--keep", "1.5" }, "--keep: '1.5' must be a number in (0, 1]")]
-    [InlineData(new[] { "--strategy", "topk" }, "--strategy: 'topk' is not one of full, masked, rebatched, cached, random")]
+    [InlineData(new[] { "--strategy", "topk" }, "--strategy: 'topk' in 'topk' is not a rule. Use one of full, lowest, highest, sb, infobatch, random, masked, rebatched, cached")]
+    [InlineData(new[] { "--compare", "full,topk:group" }, "--compare: 'topk' in 'topk:group' is not a rule")]
+    [InlineData(new[] { "--compare", "full,lowest:layer" }, "--compare: 'lowest:layer' has the norm suffix 'layer'. Use one of batch, group, group-ws")]
+    [InlineData(new[] { "--compare", "full:batch,full:" }, "--compare: 'full:' has the norm suffix ''")]
+    [InlineData(new[] { "--compare", "full,lowest,full" }, "--compare: 'full' is given twice")]
+    [InlineData(new[] { "--compare", "," }, "--compare: give a comma-separated list of runs")]
+    [InlineData(new[] { "--norm", "layer" }, "--norm: 'layer' is not one of batch, group, group-ws")]
+    [InlineData(new[] { "--swap", "--norm", "group-ws" }, "--swap builds the model with BatchNorm")]
+    [InlineData(new[] { "--target-accuracy", "0" }, "--target-accuracy: '0' must be a number in (0, 1]")]
+    [InlineData(new[] { "--target-accuracy", "1.01" }, "--target-accuracy: '1.01' must be a number in (0, 1]")]
+    [InlineData(new[] { "--target-accuracy", "90" }, "--target-accuracy: '90' must be a number in (0, 1]")]
+    [InlineData(new[] { "--sb-beta", "0" }, "--sb-beta: '0' must be a number in (0, 1000]")]
+    [InlineData(new[] { "--infobatch-prune", "1" }, "--infobatch-prune: '1' must be a number in [0, 1)")]
+    [InlineData(new[] { "--infobatch-anneal", "0" }, "--infobatch-anneal: '0' must be a number in (0, 1]")]
+    [InlineData(new[] { "--groups", "0" }, "--groups: '0' is not a whole number from 1 to 4096")]
+    [InlineData(new[] { "--groups", "4", "--norm", "batch" }, "--groups sets the group count of GroupNorm, and no run uses group or group-ws")]
+    [InlineData(new[] { "--accumulate" }, "--accumulate applies to sb and infobatch runs, and the runs have neither")]
     [InlineData(new[] { "--schedule", "ramp:x" }, "--schedule: 'ramp:x'")]
     [InlineData(new[] { "--epochs" }, "--epochs needs a value")]
     [InlineData(new[] { "--lr", "--swap" }, "--lr needs a value")]
@@ -100,6 +118,90 @@ public sealed class TrainingOptionsTests
         Action parse = () => TrainingOptions.Parse(args);
 
         parse.Should().Throw<UsageException>().Which.Message.Should().Contain(expected);
+    }
+
+    [Fact]
+    public void Parse_CompareWithNormSuffixes_NamesAsWrittenAndNormsFromSuffixOrNorm()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--compare", "full:batch, lowest:group,infobatch:group-ws,sb", "--norm", "batch" });
+
+        o.Runs.Select(r => (r.Name, r.Rule, r.Norm)).Should().Equal(
+            ("full:batch", "full", "batch"), ("lowest:group", "lowest", "group"), ("infobatch:group-ws", "infobatch", "group-ws"), ("sb", "sb", "batch"));
+        o.Runs.Select(r => r.Folder).Should().Equal("full-batch", "lowest-group", "infobatch-group-ws", "sb");
+    }
+
+    [Fact]
+    public void Parse_EveryRule_AcceptedWithTheDefaultNorm()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--compare", "full,lowest,highest,sb,infobatch,random,masked,rebatched,cached" });
+
+        o.Runs.Select(r => r.Rule).Should().Equal(RunSpec.Rules);
+        o.Runs.Should().OnlyContain(r => r.Norm == "group");
+        o.Runs.Where(r => r.HasKeepRatio).Select(r => r.Name).Should().Equal("lowest", "highest", "random", "masked", "rebatched", "cached");
+    }
+
+    [Fact]
+    public void Parse_SameRuleWithTwoNorms_TwoRuns()
+    {
+        TrainingOptions.Parse(new[] { "--compare", "full:batch,full:group" }).Runs.Select(r => r.Norm).Should().Equal("batch", "group");
+    }
+
+    [Fact]
+    public void Parse_StrategyWithSuffix_OneRunAsWritten()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--strategy", "infobatch:batch" });
+
+        o.Runs.Should().ContainSingle().Which.Should().Be(new RunSpec("infobatch:batch", "infobatch", "batch"));
+    }
+
+    [Fact]
+    public void Parse_Swap_EntriesWithoutSuffixAreBatchRuns()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--swap", "--compare", "full,lowest:group" });
+
+        o.Runs.Select(r => r.Norm).Should().Equal("batch", "group");
+    }
+
+    [Fact]
+    public void Parse_NoRuleOptions_PapersDefaultsNoAccumulationNoTargetNoGroups()
+    {
+        TrainingOptions o = TrainingOptions.Parse(Array.Empty<string>());
+
+        (o.SbBeta, o.InfoBatchPrune, o.InfoBatchAnneal, o.Accumulate).Should().Be((3.0, 0.5, 0.875, false));
+        o.TargetAccuracy.Should().BeNull();
+        o.Groups.Should().BeNull();
+    }
+
+    [Fact]
+    public void Parse_RuleOptionsGiven_ResolvesEach()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[]
+        {
+            "--compare", "full,sb,infobatch:group-ws", "--sb-beta", "2", "--infobatch-prune", "0.3", "--infobatch-anneal", "0.75", "--accumulate",
+            "--groups", "4", "--target-accuracy", "0.9",
+        });
+
+        (o.SbBeta, o.InfoBatchPrune, o.InfoBatchAnneal, o.Accumulate).Should().Be((2.0, 0.3, 0.75, true));
+        (o.Groups, o.TargetAccuracy).Should().Be((4, 0.9));
+    }
+
+    [Fact]
+    public void FingerprintOf_OptionsOfOtherRules_LeaveARunsFingerprintAlone()
+    {
+        string Of(string run, params string[] args) =>
+            TrainingOptions.Parse(args.Concat(new[] { "--compare", "full,sb,infobatch" }).ToArray()).ResolveFor(DataFormat.Idx)
+                .FingerprintOf(RunSpec.Parse("--compare", run, "group"));
+
+        Of("full", "--keep", "0.3", "--sb-beta", "2", "--infobatch-prune", "0.2", "--accumulate", "--target-accuracy", "0.5")
+            .Should().Be(Of("full"), "none of these change how full trains");
+        Of("sb", "--keep", "0.3", "--infobatch-anneal", "0.5").Should().Be(Of("sb"));
+        Of("sb", "--sb-beta", "2").Should().NotBe(Of("sb"));
+        Of("sb", "--accumulate").Should().NotBe(Of("sb"));
+        Of("infobatch", "--infobatch-prune", "0.2").Should().NotBe(Of("infobatch"));
+        Of("lowest", "--schedule", "ramp:2").Should().NotBe(Of("lowest"));
+        Of("lowest:batch").Should().NotBe(Of("lowest"), "the norm decides the result");
+        Of("lowest", "--groups", "2").Should().NotBe(Of("lowest"));
+        Of("lowest", "--epochs", "2").Should().NotBe(Of("lowest"));
     }
 
     [Fact]
@@ -120,7 +222,10 @@ public sealed class TrainingOptionsTests
 
     [Theory]
     [InlineData("--epochs", "x", "--epochs: 'x' is not a whole number")]
-    [InlineData("--norm", "groupnorm", "--norm: 'groupnorm' is not one of group, batch")]
+    [InlineData("--norm", "groupnorm", "--norm: 'groupnorm' is not one of batch, group, group-ws")]
+    [InlineData("--compare", "full,bogus", "--compare: 'bogus' in 'bogus' is not a rule")]
+    [InlineData("--compare", "full:batch,lowest:gn", "--compare: 'lowest:gn' has the norm suffix 'gn'")]
+    [InlineData("--target-accuracy", "1.5", "--target-accuracy: '1.5' must be a number in (0, 1]")]
     [InlineData("--lr", "fast", "--lr: 'fast' must be a number")]
     public void Main_BadValue_ExitsWithCode2NamingTheOption(string option, string value, string expected)
     {

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using SelectiveLoss.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -10,28 +11,32 @@ namespace Cifar100Training;
 
 /// <summary>
 /// A run's checkpoint: <c>epoch-NNNN.model</c> (weights and buffers), <c>epoch-NNNN.optim</c> (SGD momentum buffers),
-/// <c>epoch-NNNN.scores</c> (the cached strategy's score memory), and <c>checkpoint.txt</c>, written last and atomically, which names the finished epoch and holds the metrics so far
-/// and the options fingerprint. Shuffle and augmentation are pure functions of (seed, epoch), so no generator state
-/// needs saving. A kill at any moment leaves the previous complete checkpoint in force.
+/// <c>epoch-NNNN.step</c> (a selecting run's whole <see cref="SelectiveStep"/> state: its generator, the rule's state,
+/// the score memory, the samples waiting for a full batch; <see cref="SelectiveStep.Save"/>), and
+/// <c>checkpoint.txt</c>, written last and atomically, which names the finished epoch and holds the metrics so far and
+/// the run's options fingerprint. Shuffle and augmentation are pure functions of (seed, epoch), so nothing else needs
+/// saving. Every file is written atomically, so a kill at any moment leaves the previous complete checkpoint in force.
 /// </summary>
 internal static class Checkpoint
 {
     private const string Manifest = "checkpoint.txt";
 
-    public static void Save(string directory, int epoch, string fingerprint, IReadOnlyList<EpochMetrics> metrics, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer, SelectiveLoss.Training.ScoreCache? scores = null)
+    public static void Save(string directory, int epoch, string fingerprint, IReadOnlyList<EpochMetrics> metrics, nn.Module model,
+        TorchSharp.Modules.OptimizerHelper optimizer, SelectiveStep? step)
     {
         Directory.CreateDirectory(directory);
-        string stem = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}"));
+        string stem = Stem(directory, epoch);
         AtomicFile.Write(stem + ".model", temp => model.save(temp));
         AtomicFile.Write(stem + ".optim", temp => optimizer.save_state_dict(temp));
-        if (scores is not null)
+        if (step is not null)
         {
-            AtomicFile.Write(stem + ".scores", temp =>
+            AtomicFile.Write(stem + ".step", temp =>
             {
                 using var file = File.Create(temp);
-                scores.Save(file);
+                step.Save(file);
             });
         }
+
         string manifest = string.Create(CultureInfo.InvariantCulture, $"epoch={epoch}\nfingerprint={fingerprint}\n") + EpochMetrics.ToCsv(metrics);
         AtomicFile.WriteText(Path.Combine(directory, Manifest), manifest);
         foreach (string old in Directory.GetFiles(directory, "epoch-*.*").Where(f => !Path.GetFileName(f).StartsWith(Path.GetFileName(stem), StringComparison.Ordinal)))
@@ -43,12 +48,17 @@ internal static class Checkpoint
     /// <summary>The manifest that marks a complete checkpoint in <paramref name="directory"/>: what --resume looks for.</summary>
     public static string ManifestPath(string directory) => Path.Combine(directory, Manifest);
 
-    /// <summary>The cached strategy's score memory saved with the checkpoint of <paramref name="epoch"/>.</summary>
-    public static string ScoresPath(string directory, int epoch) =>
-        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}.scores"));
+    /// <summary>The selection state saved with the checkpoint of <paramref name="epoch"/>.</summary>
+    public static string StepPath(string directory, int epoch) => Stem(directory, epoch) + ".step";
 
-    /// <summary>Loads the last complete checkpoint into the model and optimiser; returns null when there is none.</summary>
-    public static (int Epoch, List<EpochMetrics> Metrics)? Load(string directory, string fingerprint, nn.Module model, TorchSharp.Modules.OptimizerHelper optimizer)
+    /// <summary>
+    /// Loads the last complete checkpoint into the model, the optimiser and (for a selecting run) the step; returns null
+    /// when there is none.
+    /// </summary>
+    /// <exception cref="ResumeException">The checkpoint was written with other options, or its selection state is
+    /// missing or unreadable.</exception>
+    public static (int Epoch, List<EpochMetrics> Metrics)? Load(string directory, string fingerprint, nn.Module model,
+        TorchSharp.Modules.OptimizerHelper optimizer, SelectiveStep? step)
     {
         string path = Path.Combine(directory, Manifest);
         if (!File.Exists(path))
@@ -66,9 +76,34 @@ internal static class Checkpoint
                 "Resume with the same options as the run you continue, or start a new --output folder.");
         }
 
-        string stem = Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}"));
+        string stem = Stem(directory, epoch);
+        if (step is not null)
+        {
+            // Checked before the model and optimiser change, so a refusal leaves them as built.
+            string stepPath = stem + ".step";
+            if (!File.Exists(stepPath))
+            {
+                throw new ResumeException(
+                    $"{stepPath} is missing: the checkpoint of epoch {epoch} has no selection state, so the run cannot continue as it would have. " +
+                    "Start a new --output folder.");
+            }
+
+            try
+            {
+                using var file = File.OpenRead(stepPath);
+                step.Load(file);
+            }
+            catch (InvalidDataException e)
+            {
+                throw new ResumeException($"{stepPath}: {e.Message} Start a new --output folder.", e);
+            }
+        }
+
         model.load(stem + ".model");
         optimizer.load_state_dict(stem + ".optim");
         return (epoch, EpochMetrics.ParseCsv(string.Join('\n', lines.Skip(2))));
     }
+
+    private static string Stem(string directory, int epoch) =>
+        Path.Combine(directory, string.Create(CultureInfo.InvariantCulture, $"epoch-{epoch:0000}"));
 }

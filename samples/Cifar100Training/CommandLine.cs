@@ -30,6 +30,7 @@ internal static class CommandLine
             c.UseStrictParsing();
             c.PropagateExceptions();
             c.AddExample("--compare", "full,rebatched,random", "--epochs", "8");
+            c.AddExample("--compare", "full:batch,lowest:group,infobatch:group-ws,random", "--target-accuracy", "0.9");
             c.AddExample("--strategy", "rebatched", "--keep", "0.6", "--schedule", "ramp:3", "--output", "runs/a");
             c.AddExample("--output", "runs/a", "--resume");
         });

@@ -6,18 +6,24 @@ using System.Text;
 namespace Cifar100Training;
 
 /// <summary>One line of <c>metrics.csv</c>.</summary>
+/// <param name="TrainSeconds">
+/// Training wall time from the start of the run to the end of this epoch's training: batches, selection, updates (and
+/// the final flush of an accumulating run); evaluation and checkpointing are not in it. A resumed run continues the
+/// sum from its checkpoint.
+/// </param>
+/// <param name="EvalSeconds">Wall time of this epoch's evaluation on the test set, alone.</param>
 /// <param name="NoisyKeptShare">
 /// Of the samples trained on (kept) in the epoch, the share whose label --label-noise made wrong. Only for runs that
 /// select (loss-ranked ones, and random as their control, whose share should sit at the noise rate); null, an empty
 /// field, for full runs and when no label was made wrong.
 /// </param>
-internal sealed record EpochMetrics(int Epoch, double WallSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated, double KeepRatio,
-    double? NoisyKeptShare = null)
+internal sealed record EpochMetrics(int Epoch, double TrainSeconds, double EvalSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated,
+    double KeepRatio, double? NoisyKeptShare = null)
 {
-    public const string Header = "epoch,wall_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio,noisy_kept_share";
+    public const string Header = "epoch,train_seconds,eval_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio,noisy_kept_share";
 
     public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
-        $"{Epoch},{WallSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R},{NoisyKeptShare:R}");
+        $"{Epoch},{TrainSeconds:R},{EvalSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R},{NoisyKeptShare:R}");
 
     public static EpochMetrics FromCsv(string line)
     {
@@ -27,9 +33,10 @@ internal sealed record EpochMetrics(int Epoch, double WallSeconds, double TrainL
             double.Parse(f[1], CultureInfo.InvariantCulture),
             double.Parse(f[2], CultureInfo.InvariantCulture),
             double.Parse(f[3], CultureInfo.InvariantCulture),
-            long.Parse(f[4], CultureInfo.InvariantCulture),
-            double.Parse(f[5], CultureInfo.InvariantCulture),
-            f.Length > 6 && f[6].Length > 0 ? double.Parse(f[6], CultureInfo.InvariantCulture) : null);
+            double.Parse(f[4], CultureInfo.InvariantCulture),
+            long.Parse(f[5], CultureInfo.InvariantCulture),
+            double.Parse(f[6], CultureInfo.InvariantCulture),
+            f.Length > 7 && f[7].Length > 0 ? double.Parse(f[7], CultureInfo.InvariantCulture) : null);
     }
 
     public static string ToCsv(IEnumerable<EpochMetrics> rows)

@@ -41,6 +41,7 @@ internal static class Program
 
         var (train, test, format) = LoadData(options);
         options = options.ResolveFor(format);
+        ModelFactory.CheckGroups(options);
         Directory.CreateDirectory(output);
         AnsiConsole.MarkupLine("[bold]SelectiveLoss CIFAR DenseNet trainer[/]");
         if (options.DataDirectory is null)
@@ -52,11 +53,10 @@ internal static class Program
         AnsiConsole.WriteLine($"Train: {train.Description}");
         AnsiConsole.WriteLine($"Test:  {test.Description} (clean labels)");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"Model: {options.Model}, norm {(options.Swap ? "batch -> group (swapped)" : options.Norm)}; device {device}; {torch.get_num_threads()} threads; " +
-            $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, keep {options.Keep}" +
-            $"{(options.RampEpochs > 0 ? $" (ramp over {options.RampEpochs} epochs)" : string.Empty)}, seed {options.Seed}; " +
+            $"Model: {options.Model}; device {device}; {torch.get_num_threads()} threads; " +
+            $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, seed {options.Seed}; " +
             $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {TrainingOptions.AugmentName(options.Augment!.Value)}"));
-        AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs)}");
+        AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs.Select(r => $"{r.Name} ({Describe(options, r)})"))}");
         AnsiConsole.WriteLine($"Output: {output}");
         AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");
 
@@ -68,21 +68,25 @@ internal static class Program
             .Start(ctx =>
             {
                 var tasks = new List<ProgressTask>();
-                foreach (string name in options.Runs)
+                foreach (RunSpec run in options.Runs)
                 {
-                    tasks.Add(ctx.AddTask(name, autoStart: false));
+                    tasks.Add(ctx.AddTask(Markup.Escape(run.Name), autoStart: false));
                 }
 
                 for (int i = 0; i < options.Runs.Count; i++)
                 {
                     tasks[i].StartTask();
-                    results.Add(trainer.Run(options.Runs[i], Path.Combine(output, options.Runs[i]), tasks[i],
+                    results.Add(trainer.Run(options.Runs[i], Path.Combine(output, options.Runs[i].Folder), tasks[i],
                         line => AnsiConsole.WriteLine(line)));
                     tasks[i].StopTask();
                 }
             });
 
-        AnsiConsole.Write(Report.Table(results));
+        Summary summary = Summary.Compute(results.Select(r => (r.Name, r.Metrics)).ToList(), options.TargetAccuracy);
+        string summaryPath = Path.Combine(output, "summary.csv");
+        AtomicFile.WriteText(summaryPath, summary.ToCsv());
+        AnsiConsole.WriteLine(summary.Describe());
+        AnsiConsole.Write(Report.Table(results, summary));
         string chart = Path.Combine(output, "accuracy-vs-time.png");
         Report.WriteChart(chart, results, Describe(format));
         foreach (var r in results)
@@ -90,6 +94,7 @@ internal static class Program
             AnsiConsole.WriteLine($"metrics: {Path.Combine(r.Directory, "metrics.csv")}");
         }
 
+        AnsiConsole.WriteLine($"summary: {summaryPath}");
         AnsiConsole.WriteLine($"chart:   {chart}");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {total.Elapsed.TotalSeconds:0} s. Output: {output}"));
         return 0;
@@ -118,6 +123,33 @@ internal static class Program
         return (LabelNoise.Apply(train, options.LabelNoise, options.NoiseType, options.Seed), test, format);
     }
 
+    /// <summary>What a run trains with, for the header: its rule's parameters and its norm.</summary>
+    private static string Describe(TrainingOptions o, RunSpec run)
+    {
+        string keep = o.RampEpochs > 0
+            ? string.Create(CultureInfo.InvariantCulture, $"keep 1 -> {o.Keep} over {o.RampEpochs} epochs")
+            : string.Create(CultureInfo.InvariantCulture, $"keep {o.Keep}");
+        string accumulate = o.Accumulate ? string.Create(CultureInfo.InvariantCulture, $", accumulated to {o.BatchSize}") : string.Empty;
+        string rule = run.Rule switch
+        {
+            "full" => "every sample",
+            "sb" => string.Create(CultureInfo.InvariantCulture, $"Selective-Backprop beta {o.SbBeta}{accumulate}"),
+            "infobatch" => string.Create(CultureInfo.InvariantCulture, $"InfoBatch prune {o.InfoBatchPrune}, anneal {o.InfoBatchAnneal}{accumulate}"),
+            "masked" => $"lowest, masked, {keep}",
+            "cached" => $"lowest, cached scores, {keep}",
+            "rebatched" => $"lowest, {keep}",
+            _ => $"{run.Rule}, {keep}",
+        };
+        string groups = o.Groups is { } g ? string.Create(CultureInfo.InvariantCulture, $" {g} groups") : string.Empty;
+        string norm = run.Norm switch
+        {
+            "batch" => o.Swap ? "batch -> group (swapped)" : "batch",
+            "group-ws" => $"group{groups}, weight-standardised conv",
+            _ => $"group{groups}",
+        };
+        return $"{rule}; norm {norm}";
+    }
+
     private static string Describe(DataFormat format) => format switch
     {
         DataFormat.Cifar100 => "CIFAR-100",
@@ -127,9 +159,9 @@ internal static class Program
     };
 
     /// <summary>--resume needs at least one run's checkpoint in the output folder; a run without one starts afresh.</summary>
-    private static void RequireCheckpoint(string output, IReadOnlyList<string> runs)
+    private static void RequireCheckpoint(string output, IReadOnlyList<RunSpec> runs)
     {
-        string[] expected = runs.Select(r => Checkpoint.ManifestPath(Path.Combine(output, r, "checkpoint"))).ToArray();
+        string[] expected = runs.Select(r => Checkpoint.ManifestPath(Path.Combine(output, r.Folder, "checkpoint"))).ToArray();
         if (!expected.Any(File.Exists))
         {
             throw new ResumeException(

@@ -9,16 +9,16 @@ namespace Cifar100Training;
 /// <summary>The command line, resolved and checked before any work (declared by <see cref="TrainingSettings"/>).</summary>
 internal sealed record TrainingOptions
 {
-    public static readonly string[] Strategies = { "full", "masked", "rebatched", "cached", "random" };
     public static readonly string[] Models = { "small", "tiny", "densenet121" };
+    private static readonly string[] DefaultRuns = { "full", "rebatched", "random" };
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
-    private static readonly string[] NormNames = { "group", "batch" };
     private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
     private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" }; // in the order of Augmentation
 
     public string? DataDirectory { get; init; }
 
-    public IReadOnlyList<string> Runs { get; init; } = new[] { "full", "rebatched", "random" };
+    /// <summary>The runs, in --compare order; the first is the reference of the time to target.</summary>
+    public IReadOnlyList<RunSpec> Runs { get; init; } = new[] { new RunSpec("full", "full", "group"), new RunSpec("rebatched", "rebatched", "group"), new RunSpec("random", "random", "group") };
 
     public double Keep { get; init; } = 0.6;
 
@@ -37,9 +37,28 @@ internal sealed record TrainingOptions
 
     public string Model { get; init; } = "small";
 
+    /// <summary>The norm of the entries without a suffix: batch under --swap unless given, else group unless given.</summary>
     public string Norm { get; init; } = "group";
 
+    /// <summary>An explicit GroupNorm group count for the group and group-ws runs; null for the per-layer default rule.</summary>
+    public int? Groups { get; init; }
+
     public bool Swap { get; init; }
+
+    /// <summary>Selective-Backprop's beta (sb runs).</summary>
+    public double SbBeta { get; init; } = 3;
+
+    /// <summary>InfoBatch's prune ratio (infobatch runs).</summary>
+    public double InfoBatchPrune { get; init; } = 0.5;
+
+    /// <summary>InfoBatch's anneal fraction (infobatch runs).</summary>
+    public double InfoBatchAnneal { get; init; } = 0.875;
+
+    /// <summary>Whether sb and infobatch runs accumulate their kept samples to full batches.</summary>
+    public bool Accumulate { get; init; }
+
+    /// <summary>The test accuracy of the time to target; null for the first run's final accuracy minus 0.005.</summary>
+    public double? TargetAccuracy { get; init; }
 
     /// <summary>Share of training labels made wrong: 0.2 for generated data, 0 for --data unless given.</summary>
     public double LabelNoise { get; init; } = 0.2;
@@ -64,10 +83,53 @@ internal sealed record TrainingOptions
 
     public int Threads { get; init; }
 
-    /// <summary>The options that decide the result: a resumed run must match them.</summary>
+    /// <summary>
+    /// Every option that decides a result (written to options.txt). The runs' list and --target-accuracy are not part of
+    /// it: they choose what is trained and how it is summarised, not how a run trains.
+    /// </summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
-        $"data={DataDirectory ?? "synthetic"};keep={Keep};ramp={RampEpochs};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};" +
-        $"model={Model};norm={Norm};swap={Swap};noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={(Augment is { } a ? AugmentName(a) : "auto")};train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
+        $"{Common};keep={Keep};ramp={RampEpochs};norm={Norm};groups={GroupsText};swap={Swap};sbbeta={SbBeta};prune={InfoBatchPrune};anneal={InfoBatchAnneal};accumulate={Accumulate}");
+
+    /// <summary>The options that decide <paramref name="run"/>'s result: a resumed run must match them. A run resumes
+    /// even when options that only other runs read (another rule's parameters, --compare's other entries) changed.</summary>
+    public string FingerprintOf(RunSpec run)
+    {
+        ArgumentNullException.ThrowIfNull(run);
+        var text = new System.Text.StringBuilder(Common).Append(CultureInfo.InvariantCulture, $";run={run.Rule};norm={run.Norm}");
+        if (run.UsesGroupNorm)
+        {
+            text.Append(";groups=").Append(GroupsText);
+        }
+
+        if (run.Norm == "batch")
+        {
+            text.Append(CultureInfo.InvariantCulture, $";swap={Swap}");
+        }
+
+        if (run.HasKeepRatio)
+        {
+            text.Append(CultureInfo.InvariantCulture, $";keep={Keep};ramp={RampEpochs}");
+        }
+
+        if (run.Rule == "sb")
+        {
+            text.Append(CultureInfo.InvariantCulture, $";sbbeta={SbBeta};accumulate={Accumulate}");
+        }
+
+        if (run.Rule == "infobatch")
+        {
+            text.Append(CultureInfo.InvariantCulture, $";prune={InfoBatchPrune};anneal={InfoBatchAnneal};accumulate={Accumulate}");
+        }
+
+        return text.ToString();
+    }
+
+    private string GroupsText => Groups?.ToString(CultureInfo.InvariantCulture) ?? "default";
+
+    private string Common => string.Create(CultureInfo.InvariantCulture,
+        $"data={DataDirectory ?? "synthetic"};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};model={Model};" +
+        $"noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={(Augment is { } a ? AugmentName(a) : "auto")};" +
+        $"train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
 
     /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
     public static TrainingOptions From(TrainingSettings s)
@@ -78,6 +140,13 @@ internal sealed record TrainingOptions
             throw new UsageException("--strategy and --compare both choose the runs: give one of them (--compare full,rebatched for several).");
         }
 
+        if (s.Swap && s.Norm is "group" or "group-ws")
+        {
+            throw new UsageException($"--swap builds the model with BatchNorm and converts it to GroupNorm: it cannot be combined with --norm {s.Norm}. Drop --norm.");
+        }
+
+        // Under --swap the entries without a suffix are BatchNorm runs, converted after they are built.
+        string norm = s.Norm is null ? (s.Swap ? "batch" : "group") : Choice("--norm", s.Norm, RunSpec.Norms);
         var o = new TrainingOptions
         {
             DataDirectory = s.Data is null ? null : Text("--data", s.Data),
@@ -88,32 +157,28 @@ internal sealed record TrainingOptions
             Seed = (ulong)Integer("--seed", s.Seed, 0, int.MaxValue),
             Device = s.Device is null ? null : Choice("--device", s.Device, DeviceNames),
             Model = Choice("--model", s.Model, Models),
-            Norm = s.Norm is null ? "group" : Choice("--norm", s.Norm, NormNames),
+            Norm = norm,
+            Groups = s.Groups is null ? null : Integer("--groups", s.Groups, 1, 4096),
             Swap = s.Swap,
+            SbBeta = Real("--sb-beta", s.SbBeta, 0, 1000, lowOpen: true),
+            InfoBatchPrune = Real("--infobatch-prune", s.InfoBatchPrune, 0, 1, lowOpen: false, highOpen: true),
+            InfoBatchAnneal = Real("--infobatch-anneal", s.InfoBatchAnneal, 0, 1, lowOpen: true),
+            Accumulate = s.Accumulate,
+            TargetAccuracy = s.TargetAccuracy is null ? null : Real("--target-accuracy", s.TargetAccuracy, 0, 1, lowOpen: true),
             Output = s.Output is null ? null : Text("--output", s.Output),
             Resume = s.Resume,
             Threads = s.Threads is null ? 0 : Integer("--threads", s.Threads, 1, 1024),
         };
-        if (s.Strategy is not null)
+        o = o with { Runs = ParseRuns(s, norm) };
+
+        if (o.Accumulate && !o.Runs.Any(r => r.Rule is "sb" or "infobatch"))
         {
-            o = o with { Runs = new[] { Choice("--strategy", s.Strategy, Strategies) } };
+            throw new UsageException("--accumulate applies to sb and infobatch runs, and the runs have neither. Drop --accumulate or add sb or infobatch to --compare.");
         }
 
-        if (s.Compare is not null)
+        if (o.Groups is not null && !o.Runs.Any(r => r.UsesGroupNorm))
         {
-            string[] runs = Text("--compare", s.Compare).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .Select(r => Choice("--compare", r, Strategies)).ToArray();
-            if (runs.Length == 0 || runs.Distinct().Count() != runs.Length)
-            {
-                throw new UsageException($"--compare: give a comma-separated list of distinct strategies from {string.Join(", ", Strategies)}, e.g. --compare full,rebatched,random.");
-            }
-
-            o = o with { Runs = runs };
-        }
-
-        if (s.Swap && s.Norm == "group")
-        {
-            throw new UsageException("--swap builds the model with BatchNorm and converts it to GroupNorm: it cannot be combined with --norm group. Drop --norm.");
+            throw new UsageException("--groups sets the group count of GroupNorm, and no run uses group or group-ws. Drop --groups, or add a :group entry (or --norm group).");
         }
 
         if (s.Resume && s.Output is null)
@@ -142,6 +207,35 @@ internal sealed record TrainingOptions
             TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
             TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
         };
+    }
+
+    /// <summary>--compare's entries (or --strategy's one), each RULE or RULE:NORM; entries must be distinct as written.</summary>
+    private static RunSpec[] ParseRuns(TrainingSettings s, string norm)
+    {
+        if (s.Strategy is not null)
+        {
+            return new[] { RunSpec.Parse("--strategy", Text("--strategy", s.Strategy).Trim(), norm) };
+        }
+
+        if (s.Compare is null)
+        {
+            return DefaultRuns.Select(r => RunSpec.Parse("--compare", r, norm)).ToArray();
+        }
+
+        RunSpec[] runs = Text("--compare", s.Compare).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(r => RunSpec.Parse("--compare", r, norm)).ToArray();
+        if (runs.Length == 0)
+        {
+            throw new UsageException($"--compare: give a comma-separated list of runs, each a rule from {string.Join(", ", RunSpec.Rules)} with an optional :{string.Join("|", RunSpec.Norms)} suffix, e.g. --compare full:batch,lowest:group,random.");
+        }
+
+        string? repeated = runs.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (repeated is not null)
+        {
+            throw new UsageException($"--compare: '{repeated}' is given twice; each entry names one run, so give it once.");
+        }
+
+        return runs;
     }
 
     /// <summary>The command-line spelling of an augmentation: none, crop, crop-flip.</summary>

@@ -16,22 +16,45 @@ internal sealed class TrainingSettings : CommandSettings
     public string? Data { get; init; }
 
     [CommandOption("--strategy <NAME>")]
-    [Description("One run: full | masked | rebatched | cached | random")]
+    [Description("One run: the same as --compare with a single entry")]
     public string? Strategy { get; init; }
 
     [CommandOption("--compare <LIST>")]
-    [Description("Several runs on the same data and seed, comma-separated. Default: full,rebatched,random")]
+    [Description("Runs on the same data and seed, comma-separated, each RULE or RULE:NORM (e.g. full:batch,lowest:group,infobatch:group-ws); the name as written names the run everywhere (folders with : as -). Rules: full (plain full-batch training) | lowest | highest (the lowest/highest losses at --keep, fresh scores, rebatched) | random (the control, at --keep) | sb (Selective-Backprop) | infobatch (InfoBatch: last-training-loss scores, no scoring pass) | masked (lowest, masked full-batch loss) | rebatched (= lowest) | cached (lowest on cached scores). Norms: batch | group | group-ws; no suffix: --norm. The first entry is the reference for the time to target. Default: full,rebatched,random")]
     public string? Compare { get; init; }
 
     [CommandOption("--keep <R>")]
-    [Description("Keep ratio of the selective strategies, in (0, 1]]")]
+    [Description("Keep ratio of lowest, highest, random, masked, rebatched and cached, in (0, 1]]")]
     [DefaultValue("0.6")]
     public string Keep { get; init; } = "0.6";
 
     [CommandOption("--schedule <S>")]
-    [Description("constant | ramp | ramp:EPOCHS (keep ratio 1 -> R over EPOCHS; ramp: half the epochs)")]
+    [Description("constant | ramp | ramp:EPOCHS (keep ratio 1 -> R over EPOCHS; ramp: half the epochs). For the rules with a keep ratio; ignored by sb and infobatch, whose kept share is their own")]
     [DefaultValue("constant")]
     public string Schedule { get; init; } = "constant";
+
+    [CommandOption("--sb-beta <B>")]
+    [Description("sb: Selective-Backprop's selectivity, positive: a sample is kept with probability (percentile of its loss)^B")]
+    [DefaultValue("3")]
+    public string SbBeta { get; init; } = "3";
+
+    [CommandOption("--infobatch-prune <R>")]
+    [Description("infobatch: share of the below-mean-loss samples pruned at random, in [[0, 1)")]
+    [DefaultValue("0.5")]
+    public string InfoBatchPrune { get; init; } = "0.5";
+
+    [CommandOption("--infobatch-anneal <F>")]
+    [Description("infobatch: share of the epochs that prune, in (0, 1]]; the rest train on every sample")]
+    [DefaultValue("0.875")]
+    public string InfoBatchAnneal { get; init; } = "0.875";
+
+    [CommandOption("--accumulate")]
+    [Description("sb and infobatch: accumulate the kept samples to full batches of --batch-size before each update (the rest is trained at the end of the last epoch)")]
+    public bool Accumulate { get; init; }
+
+    [CommandOption("--target-accuracy <X>")]
+    [Description("Test accuracy, a fraction in (0, 1]], that defines the time to target. Default: the first run's final accuracy minus 0.005. Accuracy is measured once per epoch, so the time to target has a resolution of one epoch")]
+    public string? TargetAccuracy { get; init; }
 
     [CommandOption("--epochs <N>")]
     [DefaultValue("8")]
@@ -69,11 +92,15 @@ internal sealed class TrainingSettings : CommandSettings
     public string Model { get; init; } = "small";
 
     [CommandOption("--norm <NORM>")]
-    [Description("group | batch. Default: group (GroupNorm through norm_layer)")]
+    [Description("Norm of the runs without a suffix: group (GroupNorm through norm_layer) | batch (BatchNorm) | group-ws (GroupNorm and weight-standardised convolutions). Default: group")]
     public string? Norm { get; init; }
 
+    [CommandOption("--groups <N>")]
+    [Description("GroupNorm group count of the group and group-ws runs; must divide the channel count of every norm layer. Default: per layer, ChannelGroupNorm.DefaultGroupCount (at most 32 groups of at least 2 channels)")]
+    public string? Groups { get; init; }
+
     [CommandOption("--swap")]
-    [Description("Build with BatchNorm, convert with NormalizationSwapper, print the report")]
+    [Description("The batch runs are built with BatchNorm and converted to GroupNorm with NormalizationSwapper (the report is printed); runs without a suffix are then batch runs")]
     public bool Swap { get; init; }
 
     [CommandOption("--label-noise <P>")]
@@ -98,7 +125,7 @@ internal sealed class TrainingSettings : CommandSettings
     public string? Threads { get; init; }
 
     [CommandOption("--output <DIR>")]
-    [Description("Run folder. Default: runs/<timestamp>")]
+    [Description("Run folder: a folder per run (metrics.csv, checkpoint, final.model), summary.csv, options.txt and the chart. Default: runs/<timestamp>")]
     public string? Output { get; init; }
 
     [CommandOption("--resume")]
