@@ -127,6 +127,55 @@ public sealed class WeightStandardizedConv2dTests
         model.named_modules().Select(m => m.module).OfType<BatchNorm2d>().Should().HaveCount(1, "nothing changes when anything is refused");
     }
 
+    [Fact]
+    public void ReplaceBatchNorm_DefaultOptions_StandardizesEveryConv()
+    {
+        using var scope = NewDisposeScope();
+        var model = new DenseNet(growth_rate: 4, block_config: new[] { 2, 2 }, num_init_features: 8, num_classes: 3, stem: DenseNetStem.Cifar);
+
+        NormalizationSwapReport report = model.ReplaceBatchNorm();
+
+        report.StandardizedConvolutions.Should().HaveCount(10, "weight standardisation is the default: GroupNorm alone learned digits slower than BatchNorm");
+        model.named_modules().Select(m => m.module).OfType<WeightStandardizedConv2d>().Should().HaveCount(10);
+        model.named_modules().Select(m => m.module).OfType<Conv2d>().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void ReplaceBatchNorm_StandardizeConvWeightsFalse_KeepsTheSameConvModules()
+    {
+        using var scope = NewDisposeScope();
+        var model = new DenseNet(growth_rate: 4, block_config: new[] { 2, 2 }, num_init_features: 8, num_classes: 3, stem: DenseNetStem.Cifar);
+        var before = model.named_modules().Where(m => m.module is Conv2d).ToList();
+        int norms = model.FindBatchNorm().Count;
+
+        NormalizationSwapReport report = model.ReplaceBatchNorm(new GroupNormOptions { StandardizeConvWeights = false });
+
+        report.StandardizedConvolutions.Should().BeEmpty();
+        norms.Should().BePositive();
+        report.Replaced.Should().HaveCount(norms, "the norms are swapped all the same");
+        var after = model.named_modules().Where(m => m.module is Conv2d).ToList();
+        after.Select(m => m.name).Should().Equal(before.Select(m => m.name));
+        after.Select(m => m.module).Should().Equal(before.Select(m => m.module), (a, b) => ReferenceEquals(a, b), "the convolutions are left alone");
+        model.named_modules().Select(m => m.module).OfType<WeightStandardizedConv2d>().Should().BeEmpty();
+    }
+
+    [Fact]
+    public void ReplaceBatchNorm_DefaultOptionsWithTypedConvField_RefusalNamesBothFixes()
+    {
+        using var scope = NewDisposeScope();
+        var model = new TypedConvModel();
+
+        NormalizationSwapper.Validate(model).Should().ContainSingle().Which.Path.Should().Be("conv");
+        NormalizationSwapper.Validate(model, new GroupNormOptions { StandardizeConvWeights = false }).Should().BeEmpty();
+        Action act = () => model.ReplaceBatchNorm();
+
+        act.Should().Throw<NormalizationSwapException>()
+            .WithMessage("*conv*declared as Conv2d*Module<Tensor, Tensor>*StandardizeConvWeights = false*");
+        model.named_modules().Select(m => m.module).OfType<BatchNorm2d>().Should().HaveCount(1, "nothing changes when anything is refused");
+        model.ReplaceBatchNorm(new GroupNormOptions { StandardizeConvWeights = false }).Replaced.Should().ContainSingle()
+            .Which.Path.Should().Be("norm");
+    }
+
     private sealed class TypedConvModel : nn.Module<Tensor, Tensor>
     {
         private readonly Conv2d conv = nn.Conv2d(3, 4, 1);
