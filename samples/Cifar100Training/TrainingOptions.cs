@@ -18,7 +18,7 @@ internal sealed record TrainingOptions
     public string? DataDirectory { get; init; }
 
     /// <summary>The runs, in --compare order; the first is the reference of the time to target.</summary>
-    public IReadOnlyList<RunSpec> Runs { get; init; } = new[] { new RunSpec("full", "full", "group"), new RunSpec("rebatched", "rebatched", "group"), new RunSpec("random", "random", "group") };
+    public IReadOnlyList<RunSpec> Runs { get; init; } = new[] { new RunSpec("full", "full", "group-ws"), new RunSpec("rebatched", "rebatched", "group-ws"), new RunSpec("random", "random", "group-ws") };
 
     public double Keep { get; init; } = 0.6;
 
@@ -38,7 +38,7 @@ internal sealed record TrainingOptions
     public string Model { get; init; } = "small";
 
     /// <summary>The norm of the entries without a suffix: batch under --swap unless given, else group unless given.</summary>
-    public string Norm { get; init; } = "group";
+    public string Norm { get; init; } = "group-ws";
 
     /// <summary>An explicit GroupNorm group count for the group and group-ws runs; null for the per-layer default rule.</summary>
     public int? Groups { get; init; }
@@ -146,7 +146,7 @@ internal sealed record TrainingOptions
         }
 
         // Under --swap the entries without a suffix are BatchNorm runs, converted after they are built.
-        string norm = s.Norm is null ? (s.Swap ? "batch" : "group") : Choice("--norm", s.Norm, RunSpec.Norms);
+        string norm = s.Norm is null ? (s.Swap ? "batch" : "group-ws") : Choice("--norm", s.Norm, RunSpec.Norms);
         var o = new TrainingOptions
         {
             DataDirectory = s.Data is null ? null : Text("--data", s.Data),
