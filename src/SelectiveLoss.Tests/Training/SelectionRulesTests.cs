@@ -193,11 +193,7 @@ public sealed class SelectionRulesTests
         using var scope = NewDisposeScope();
         var model = SelectiveStepTests.Mlp(seed: 1);
         var (x, y) = SelectiveStepTests.Batch(Batch, seed: 2);
-        Tensor losses;
-        using (no_grad())
-        {
-            losses = functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
-        }
+        Tensor losses = PerSampleLoss(model, x, y);
 
         using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.0), new BadRule("good"));
         StepResult result = step.Step(x, y);
@@ -355,11 +351,7 @@ public sealed class SelectionRulesTests
         using var scope = NewDisposeScope();
         var model = SelectiveStepTests.Mlp(seed: 1);
         var (x, y) = SelectiveStepTests.Batch(Batch, seed: 2);
-        Tensor losses;
-        using (no_grad())
-        {
-            losses = functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
-        }
+        Tensor losses = PerSampleLoss(model, x, y);
 
         using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.1), SelectionRules.Lowest(0.5));
         StepResult result = step.Step(x, y);
@@ -455,6 +447,13 @@ public sealed class SelectionRulesTests
         return (randn(new long[] { Batch, 3, 8, 8 }, dtype: dtype, generator: generator),
             randint(0, Classes, new long[] { Batch }, generator: generator),
             arange(batch * Batch, (batch + 1) * Batch, dtype: ScalarType.Int64));
+    }
+
+    /// <summary>The model's per-sample losses on (x, y), computed without gradients, as a rule is given them.</summary>
+    private static Tensor PerSampleLoss(Module<Tensor, Tensor> model, Tensor x, Tensor y)
+    {
+        using var noGrad = no_grad();
+        return functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
     }
 
     private static SelectionContext Context(Tensor scores, int epoch, int? totalEpochs, Generator generator) =>
