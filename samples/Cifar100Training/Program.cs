@@ -143,7 +143,7 @@ internal static class Program
         string groups = o.Groups is { } g ? string.Create(CultureInfo.InvariantCulture, $" {g} groups") : string.Empty;
         string norm = run.Norm switch
         {
-            "batch" => o.Swap ? "batch -> group (swapped)" : "batch",
+            "batch" => o.Swap ? "batch -> group, weight-standardised conv (swapped)" : "batch",
             "group-ws" => $"group{groups}, weight-standardised conv",
             _ => $"group{groups}",
         };

@@ -19,9 +19,14 @@ internal sealed class RunTrainer
     private readonly CifarData test;
     private readonly BatchBuilder batches;
     private readonly Device device;
+    private readonly Augmentation augment;
 
+    /// <exception cref="ArgumentException"><paramref name="options"/> were not resolved for the data format.</exception>
     public RunTrainer(TrainingOptions options, CifarData train, CifarData test, Device device)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        augment = options.Augment ?? throw new ArgumentException(
+            "The augmentation is not chosen yet: resolve the options for the data format first (TrainingOptions.ResolveFor).", nameof(options));
         this.options = options;
         this.train = train;
         this.test = test;
@@ -100,7 +105,7 @@ internal sealed class RunTrainer
 
                 int from = b * options.BatchSize;
                 var idx = order.AsSpan(from, Math.Min(options.BatchSize, train.Count - from));
-                var (x, y) = batches.Build(train, idx, options.Augment ?? Augmentation.CropFlip, options.Seed, epoch, device);
+                var (x, y) = batches.Build(train, idx, augment, options.Seed, epoch, device);
                 if (step is null)
                 {
                     optimizer.zero_grad();
