@@ -176,6 +176,38 @@ public sealed class WeightStandardizedConv2dTests
             .Which.Path.Should().Be("norm");
     }
 
+    [Fact]
+    public void StandardizedWeight_FinalizersRunningConcurrently_NeverReadsAFreedScalar()
+    {
+        // Another thread collects and runs finalizers without pause, as a progress-bar thread's allocations can make the
+        // GC do during training; each call must hold the Scalars it passes to LibTorch until the native call returns.
+        using var conv = WeightStandardizedConv2d.From(nn.Conv2d(256, 256, 3, padding: 1));
+        using var stop = new System.Threading.CancellationTokenSource();
+        var collector = new System.Threading.Thread(() =>
+        {
+            while (!stop.IsCancellationRequested)
+            {
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+            }
+        });
+        collector.Start();
+
+        try
+        {
+            for (int i = 0; i < 2_000; i++)
+            {
+                using var scope = NewDisposeScope();
+                conv.StandardizedWeight().isfinite().all().item<bool>().Should().BeTrue();
+            }
+        }
+        finally
+        {
+            stop.Cancel();
+            collector.Join();
+        }
+    }
+
     private sealed class TypedConvModel : nn.Module<Tensor, Tensor>
     {
         private readonly Conv2d conv = nn.Conv2d(3, 4, 1);

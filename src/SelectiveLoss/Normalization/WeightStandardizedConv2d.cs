@@ -118,15 +118,13 @@ public sealed class WeightStandardizedConv2d : nn.Module<Tensor, Tensor>
 
     /// <summary>The standardised weight this module convolves with: each filter at mean 0, variance 1 (plus eps).</summary>
     /// <returns>A tensor of the weight's shape, differentiable with respect to the raw weight.</returns>
-    public Tensor StandardizedWeight()
-    {
-        using var scope = NewDisposeScope();
-        Parameter weight = Weight;
-        long[] perFilter = Enumerable.Range(1, (int)weight.dim() - 1).Select(d => (long)d).ToArray();
-        Tensor mean = weight.mean(perFilter, keepdim: true);
-        Tensor variance = weight.var(perFilter, unbiased: false, keepdim: true);
-        return scope.MoveToOuter((weight - mean) / (variance + Eps).sqrt());
-    }
+    public Tensor StandardizedWeight() =>
+        // A [out, in, kh, kw] weight read as N = out filters, C = in channels: GroupNorm with one group normalises each
+        // filter over (in, kh, kw) with the biased variance plus eps, which is exactly Weight Standardization, in one
+        // native call whose eps is a plain double. Arithmetic operators would pass LibTorch Scalars (eps, and the alpha
+        // of every add and sub) that TorchSharp frees only by finalizer, possibly while the native call still reads
+        // them; on every forward of every convolution that crashed a training run.
+        nn.functional.group_norm(Weight, 1, eps: Eps);
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)

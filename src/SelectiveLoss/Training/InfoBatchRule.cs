@@ -1,4 +1,5 @@
 using System;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace SelectiveLoss.Training;
@@ -46,20 +47,33 @@ internal sealed class InfoBatchRule : ISelectionRule, IBuiltInRule
         int totalEpochs = context.TotalEpochs ?? throw new InvalidOperationException($"Rule {Name} needs the total epoch count (SelectiveStepOptions.TotalEpochs).");
         if (!Prunes(context.Epoch, totalEpochs) || PruneRatio == 0)
         {
-            return new SampleSelection(arange(context.BatchSize, ScalarType.Int64, context.Device), null, 1.0);
+            return new SampleSelection(HeldScalars.Arange(0, context.BatchSize, context.Device), null, 1.0);
         }
 
         Tensor values = scores.detach();
-        Tensor below = context.ScoreMean is double mean ? values.lt(mean) : values.lt(values.mean());
+        // Every Scalar below is held, not implicit: see HeldScalars.
+        Tensor below;
+        if (context.ScoreMean is double remembered)
+        {
+            using Scalar mean = remembered.ToScalar();
+            below = values.lt(mean);
+        }
+        else
+        {
+            below = values.lt(values.mean());
+        }
+
         Tensor draw = rand(new long[] { context.BatchSize }, generator: context.Generator).On(context.Device);
-        Tensor pruned = below.logical_and(draw.lt(PruneRatio));
+        using Scalar pruneRatio = PruneRatio.ToScalar();
+        Tensor pruned = below.logical_and(draw.lt(pruneRatio));
         Tensor kept = pruned.logical_not().nonzero().squeeze(1);
         if (kept.shape[0] == 0)
         {
             kept = values.argmax().unsqueeze(0);
         }
 
-        Tensor scale = full(new long[] { 1 }, 1.0 / (1.0 - PruneRatio), values.dtype, context.Device);
+        using Scalar rescale = (1.0 / (1.0 - PruneRatio)).ToScalar();
+        Tensor scale = full(new long[] { 1 }, rescale, values.dtype, context.Device);
         Tensor weights = where(below.index_select(0, kept), scale, ones(1, values.dtype, context.Device));
         return new SampleSelection(kept, weights, null);
     }

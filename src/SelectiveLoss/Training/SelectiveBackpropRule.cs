@@ -50,7 +50,8 @@ internal sealed class SelectiveBackpropRule : IStatefulSelectionRule, IBuiltInRu
         // Percentile: the share of the remembered losses (this batch's included) at or below each loss.
         Tensor remembered = count < HistorySize ? history!.narrow(0, 0, count) : history!;
         Tensor percentile = remembered.unsqueeze(0).le(values.unsqueeze(1)).to(ScalarType.Float32).mean(new long[] { 1 });
-        Tensor probability = percentile.pow(Beta);
+        using Scalar beta = Beta.ToScalar(); // held, not implicit: see HeldScalars
+        Tensor probability = percentile.pow(beta);
         Tensor draw = rand(new long[] { context.BatchSize }, generator: context.Generator);
         Tensor keep = draw.On(context.Device).lt(probability);
         Tensor kept = keep.nonzero().squeeze(1);
@@ -126,7 +127,8 @@ internal sealed class SelectiveBackpropRule : IStatefulSelectionRule, IBuiltInRu
         long m = values.shape[0];
         Tensor newest = m > HistorySize ? values.narrow(0, m - HistorySize, HistorySize) : values;
         long added = newest.shape[0];
-        Tensor slots = arange(position, position + added, ScalarType.Int64, values.device).remainder(HistorySize);
+        using Scalar size = HistorySize.ToScalar(); // held, not implicit: see HeldScalars
+        Tensor slots = HeldScalars.Arange(position, position + added, values.device).remainder(size);
         using (no_grad())
         {
             history.index_copy_(0, slots, newest);

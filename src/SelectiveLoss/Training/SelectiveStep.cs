@@ -611,7 +611,7 @@ public sealed class SelectiveStep : IDisposable
 
         if (unseen.Count == n)
         {
-            return new SampleSelection(arange(n, ScalarType.Int64, device), null, null);
+            return new SampleSelection(HeldScalars.Arange(0, n, device), null, null);
         }
 
         var unseenSet = new HashSet<long>(unseen);
@@ -622,8 +622,9 @@ public sealed class SelectiveStep : IDisposable
 
         Tensor keptSeen = seenPositions.index_select(0, inner.Kept);
         Tensor mask = zeros(n, ScalarType.Bool, device);
-        mask.index_fill_(0, keptSeen, true);
-        mask.index_fill_(0, tensor(unseen.ToArray()).On(device), true);
+        using Scalar keep = true.ToScalar(); // held, not implicit: see HeldScalars
+        mask.index_fill_(0, keptSeen, keep);
+        mask.index_fill_(0, tensor(unseen.ToArray()).On(device), keep);
         Tensor kept = mask.nonzero().squeeze(1);
         Tensor? weights = null;
         if (inner.Weights is not null)
@@ -738,7 +739,13 @@ public sealed class SelectiveStep : IDisposable
         }
 
         Tensor weighted = (losses * weights.On(losses.device).to(losses.dtype)).sum();
-        return reduction == LossReduction.Mean ? weighted / losses.shape[0] : weighted;
+        if (reduction != LossReduction.Mean)
+        {
+            return weighted;
+        }
+
+        using Scalar count = losses.shape[0].ToScalar(); // held, not implicit: see HeldScalars
+        return weighted / count;
     }
 
     private void Update(Tensor loss)
