@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using SelectiveLoss.Models;
+using SelectiveLoss.Selection;
 using SelectiveLoss.Training;
 using Spectre.Console;
 using TorchSharp;

@@ -48,6 +48,6 @@ public sealed class PublicApiTests
         string api = typeof(SelectiveLossReducer).Assembly.GeneratePublicApi();
 
         api.Should().Contain("TorchSharp.Modules.Parameter? bias { get; }", "ChannelGroupNorm.bias is null when not affine");
-        api.Should().Contain("SelectiveLoss.Training.ScoreCache? Cache { get; }", "SelectiveStep.Cache is null unless cached");
+        api.Should().Contain("SelectiveLoss.Training.ScoreMemory? Memory { get; }", "SelectiveStep.Memory is null with fresh scores");
     }
 }

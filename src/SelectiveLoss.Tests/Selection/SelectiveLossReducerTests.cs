@@ -58,9 +58,8 @@ public sealed class SelectiveLossReducerTests
     }
 
     [Fact]
-    public void Constructor_UndefinedEnumValues_Throw()
+    public void Constructor_UndefinedReduction_Throws()
     {
-        ((Action)(() => _ = new SelectiveLossReducer(0.5, (SelectionMode)7))).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "mode");
         ((Action)(() => _ = new SelectiveLossReducer(0.5, reduction: (LossReduction)7))).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "reduction");
     }
 
@@ -69,7 +68,7 @@ public sealed class SelectiveLossReducerTests
     {
         var reducer = new SelectiveLossReducer();
         reducer.KeepRatio.Should().Be(0.6);
-        reducer.Mode.Should().Be(SelectionMode.Lowest);
+        reducer.Largest.Should().BeFalse("topk(largest=False): the lowest losses");
         reducer.Reduction.Should().Be(LossReduction.Mean);
     }
 
@@ -95,7 +94,7 @@ public sealed class SelectiveLossReducerTests
     public void SelectIndices_Highest_ReturnsAscendingPositionsOfLargestLosses()
     {
         using var loss = tensor(new float[] { 5f, 1f, 4f, 2f, 3f });
-        using var idx = new SelectiveLossReducer(0.4, SelectionMode.Highest).SelectIndices(loss);
+        using var idx = new SelectiveLossReducer(0.4, largest: true).SelectIndices(loss);
         idx.data<long>().ToArray().Should().Equal(0L, 2L);
     }
 
@@ -104,7 +103,7 @@ public sealed class SelectiveLossReducerTests
     {
         using var loss = tensor(new float[] { 1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f, 1f });
         using var low = new SelectiveLossReducer(0.3).SelectIndices(loss);
-        using var high = new SelectiveLossReducer(0.3, SelectionMode.Highest).SelectIndices(loss);
+        using var high = new SelectiveLossReducer(0.3, largest: true).SelectIndices(loss);
         low.data<long>().ToArray().Should().Equal(0L, 1L, 2L);
         high.data<long>().ToArray().Should().Equal(0L, 1L, 2L);
 
@@ -142,7 +141,7 @@ public sealed class SelectiveLossReducerTests
     public void SelectIndices_HighestWithNaN_ThrowsClearError()
     {
         using var loss = tensor(new float[] { 1f, float.NaN, 2f });
-        Action act = () => new SelectiveLossReducer(0.5, SelectionMode.Highest).SelectIndices(loss).Dispose();
+        Action act = () => new SelectiveLossReducer(0.5, largest: true).SelectIndices(loss).Dispose();
         act.Should().Throw<ArgumentException>().Where(e => e.ParamName == "perSampleLoss").WithMessage("*NaN*");
     }
 
@@ -168,7 +167,7 @@ public sealed class SelectiveLossReducerTests
     public void Reduce_Sum_GradientIsOneOnKeptAndZeroElsewhere()
     {
         using var loss = tensor(new float[] { 0.9f, 0.1f, 0.5f, 0.3f }, requires_grad: true);
-        using (var reduced = new SelectiveLossReducer(0.5, SelectionMode.Highest, LossReduction.Sum).Reduce(loss))
+        using (var reduced = new SelectiveLossReducer(0.5, largest: true, LossReduction.Sum).Reduce(loss))
         {
             reduced.item<float>().Should().BeApproximately(1.4f, 1e-6f);
             reduced.backward();

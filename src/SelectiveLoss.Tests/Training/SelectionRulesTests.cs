@@ -255,11 +255,11 @@ public sealed class SelectionRulesTests
         using var expected = functional.cross_entropy(model.forward(x), y, reduction: Reduction.None);
         for (int i = 0; i < Batch; i++)
         {
-            step.Cache!.TryGet(100 + i, out float score).Should().BeTrue();
-            score.Should().BeApproximately((float)expected[i].item<double>(), 1e-6f);
+            step.Memory!.TryGet(100 + i, out double score).Should().BeTrue();
+            score.Should().BeApproximately(expected[i].item<double>(), 1e-12);
         }
 
-        step.Cache!.Mean.Should().BeApproximately(expected.mean().item<double>(), 1e-6);
+        step.Memory!.Mean.Should().BeApproximately(expected.mean().item<double>(), 1e-6);
         StepResult second = step.Step(x, y, ids);
         second.KeptCount.Should().BeLessThan(Batch, "below-mean samples are pruned at random, here with seed 0");
     }
@@ -457,7 +457,7 @@ public sealed class SelectionRulesTests
     }
 
     private static SelectionContext Context(Tensor scores, int epoch, int? totalEpochs, Generator generator) =>
-        new(scores, scores.shape[0], epoch, totalEpochs, 0, null, generator, scores.device);
+        new(scores, epoch: epoch, totalEpochs: totalEpochs, generator: generator);
 
     /// <summary>A rule of a user's own that returns a fixed (good or bad) selection.</summary>
     private sealed class BadRule(string kind) : ISelectionRule

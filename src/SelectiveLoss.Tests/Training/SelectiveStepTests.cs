@@ -192,7 +192,7 @@ public sealed class SelectiveStepTests
         var result = step.Step(x, y, ids);
         result.ScoredSamples.Should().Be(4, "the 4 kept at epoch 1 were refreshed by their training forward; the others are stale");
         result.IsExact.Should().BeFalse();
-        step.Cache!.Count.Should().Be(8);
+        step.Memory!.Count.Should().Be(8);
     }
 
     [Fact]
@@ -211,28 +211,9 @@ public sealed class SelectiveStepTests
         foreach (long position in result.KeptIndices)
         {
             long id = 5 - position;
-            step.Cache!.TryGetFresh(id, 0, out float score).Should().BeTrue();
-            score.Should().BeApproximately((float)expected[position].item<double>(), 1e-6f);
+            step.Memory!.TryGetFresh(id, 0, out double score).Should().BeTrue();
+            score.Should().BeApproximately(expected[position].item<double>(), 1e-12);
         }
-    }
-
-    [Fact]
-    public void Step_CachedOverCapacity_EvictsLeastRecentlyUsed()
-    {
-        using var scope = NewDisposeScope();
-        var model = Mlp(seed: 1);
-        var options = new SelectiveStepOptions { Scores = ScoreSource.Cached, CachePolicy = new CachePolicy { Capacity = 10 } };
-        using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.01), new SelectiveLossReducer(0.5), options);
-        for (int b = 0; b < 3; b++)
-        {
-            var (x, y) = Batch(8, seed: b);
-            step.Step(x, y, arange(b * 8, (b + 1) * 8, dtype: ScalarType.Int64));
-        }
-
-        step.Cache!.Count.Should().Be(10);
-        step.Cache.Evictions.Should().Be(14);
-        step.Cache.TryGetFresh(23, 0, out _).Should().BeTrue("the newest ids stay");
-        step.Cache.TryGetFresh(0, 0, out _).Should().BeFalse("the oldest were dropped");
     }
 
     [Fact]
@@ -266,7 +247,7 @@ public sealed class SelectiveStepTests
         using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.1), rule);
         step.Step(x, y).KeptCount.Should().Be(20);
         step.Epoch = 5;
-        step.CurrentKeepRatio.Should().BeApproximately(0.75, 1e-12);
+        step.KeepRatio.Should().BeApproximately(0.75, 1e-12);
         step.Step(x, y).KeptCount.Should().Be(15);
         step.Epoch = 30;
         step.Step(x, y).KeptCount.Should().Be(10);
@@ -438,7 +419,7 @@ public sealed class SelectiveStepTests
         ((Action)(() => _ = SelectionRules.InfoBatch(pruneRatio: 1))).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "pruneRatio");
         ((Action)(() => _ = SelectionRules.InfoBatch(annealFraction: 0))).Should().Throw<ArgumentOutOfRangeException>().Where(e => e.ParamName == "annealFraction");
         ((Action)(() => _ = new CachePolicy { MaxAgeEpochs = 0 })).Should().Throw<ArgumentOutOfRangeException>();
-        ((Action)(() => _ = new CachePolicy { Capacity = 0 })).Should().Throw<ArgumentOutOfRangeException>();
+        ((Action)(() => _ = new CachePolicy { MaxVisits = 0 })).Should().Throw<ArgumentOutOfRangeException>();
     }
 
     private sealed class BrokenSchedule : IKeepRatioSchedule

@@ -19,9 +19,11 @@ namespace SelectiveLoss.Selection;
 /// </para>
 /// <para>
 /// Ranking: samples are ordered by loss with a stable sort, so equal losses are ranked by position (earlier first),
-/// the same on every run and every device. In <see cref="SelectionMode.Lowest"/> NaN ranks after every number,
-/// including +∞, so a NaN is kept only when there are fewer than <c>k</c> non-NaN losses.
+/// the same on every run and every device. Keeping the lowest losses (<c>largest: false</c>, as the snippet), NaN ranks
+/// after every number, including +∞, so a NaN is kept only when there are fewer than <c>k</c> non-NaN losses.
 /// </para>
+/// <para>The same selection as a rule of a training step: <see cref="SelectionRules.Lowest"/> and
+/// <see cref="SelectionRules.Highest"/>.</para>
 /// </remarks>
 /// <example>
 /// <code>
@@ -36,21 +38,18 @@ public sealed class SelectiveLossReducer
     /// <summary>Creates a reducer.</summary>
     /// <param name="keepRatio">The share of the batch to keep, in (0, 1]. The kept count is
     /// <c>max(round(keepRatio * n), 1)</c> with Python's rounding (half to even).</param>
-    /// <param name="mode">Keep the lowest (default, as the original snippet) or the highest losses.</param>
+    /// <param name="largest">As <c>torch.topk</c>'s <c>largest</c>: false (the default, as the original snippet) keeps
+    /// the lowest losses (the small-loss trick against noisy labels), true the highest (hard-example mining; a NaN loss
+    /// is then refused, since it would be kept first and poison the step).</param>
     /// <param name="reduction">Mean (default) or sum over the kept samples.</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="keepRatio"/> is NaN or outside (0, 1], or
-    /// <paramref name="mode"/> or <paramref name="reduction"/> is not a defined value.</exception>
-    public SelectiveLossReducer(double keepRatio = 0.6, SelectionMode mode = SelectionMode.Lowest, LossReduction reduction = LossReduction.Mean)
+    /// <paramref name="reduction"/> is not a defined value.</exception>
+    public SelectiveLossReducer(double keepRatio = 0.6, bool largest = false, LossReduction reduction = LossReduction.Mean)
     {
         if (double.IsNaN(keepRatio) || keepRatio <= 0 || keepRatio > 1)
         {
             throw new ArgumentOutOfRangeException(nameof(keepRatio), keepRatio,
                 "keepRatio must be in (0, 1]: the share of each batch to keep, e.g. 0.6 keeps 60%. Use 1 to keep every sample.");
-        }
-
-        if (mode is not (SelectionMode.Lowest or SelectionMode.Highest))
-        {
-            throw new ArgumentOutOfRangeException(nameof(mode), mode, "mode must be SelectionMode.Lowest or SelectionMode.Highest.");
         }
 
         if (reduction is not (LossReduction.Mean or LossReduction.Sum))
@@ -59,15 +58,16 @@ public sealed class SelectiveLossReducer
         }
 
         KeepRatio = keepRatio;
-        Mode = mode;
+        Largest = largest;
         Reduction = reduction;
     }
 
     /// <summary>The share of each batch that is kept, in (0, 1].</summary>
     public double KeepRatio { get; }
 
-    /// <summary>Whether the lowest or the highest losses are kept.</summary>
-    public SelectionMode Mode { get; }
+    /// <summary>Gets a value indicating whether the highest losses are kept (<c>torch.topk</c>'s <c>largest</c>); false
+    /// keeps the lowest.</summary>
+    public bool Largest { get; }
 
     /// <summary>How the kept losses are folded into one scalar.</summary>
     public LossReduction Reduction { get; }
@@ -92,8 +92,8 @@ public sealed class SelectiveLossReducer
     /// gradient flows through the selection.</param>
     /// <returns>A new 1-D int64 tensor of <see cref="KeepCount(long)"/> positions in ascending order.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="perSampleLoss"/> is null.</exception>
-    /// <exception cref="ArgumentException">The loss is not 1-D, is empty, is not floating point, or (in
-    /// <see cref="SelectionMode.Highest"/>) contains NaN.</exception>
+    /// <exception cref="ArgumentException">The loss is not 1-D, is empty, is not floating point, or (with
+    /// <see cref="Largest"/>) contains NaN.</exception>
     public Tensor SelectIndices(Tensor perSampleLoss)
     {
         Validate(perSampleLoss);
@@ -101,16 +101,16 @@ public sealed class SelectiveLossReducer
         using var noGrad = no_grad();
         Tensor loss = perSampleLoss.detach();
         int k = KeepCount(loss.shape[0]);
-        if (Mode == SelectionMode.Highest && loss.isnan().any().item<bool>())
+        if (Largest && loss.isnan().any().item<bool>())
         {
             throw new ArgumentException(
-                "perSampleLoss contains NaN, and SelectionMode.Highest would keep it first and poison the step. " +
-                "Find where the loss becomes NaN (learning rate, log of zero), or use SelectionMode.Lowest, which ranks NaN last.",
+                "perSampleLoss contains NaN, and keeping the largest losses would keep it first and poison the step. " +
+                "Find where the loss becomes NaN (learning rate, log of zero), or keep the lowest losses (largest: false), which ranks NaN last.",
                 nameof(perSampleLoss));
         }
 
         // A stable sort ranks equal losses by position; ascending order puts NaN after +inf, so Lowest keeps it last.
-        var (_, order) = loss.sort(dim: 0, descending: Mode == SelectionMode.Highest, stable: true);
+        var (_, order) = loss.sort(dim: 0, descending: Largest, stable: true);
         var (kept, _) = order.narrow(0, 0, k).sort(dim: 0, descending: false, stable: true);
         return kept.MoveToOuterDisposeScope();
     }
@@ -123,8 +123,8 @@ public sealed class SelectiveLossReducer
     /// It is not modified.</param>
     /// <returns>A 0-D tensor of the loss's dtype on the loss's device.</returns>
     /// <exception cref="ArgumentNullException"><paramref name="perSampleLoss"/> is null.</exception>
-    /// <exception cref="ArgumentException">The loss is not 1-D, is empty, is not floating point, or (in
-    /// <see cref="SelectionMode.Highest"/>) contains NaN.</exception>
+    /// <exception cref="ArgumentException">The loss is not 1-D, is empty, is not floating point, or (with
+    /// <see cref="Largest"/>) contains NaN.</exception>
     public Tensor Reduce(Tensor perSampleLoss)
     {
         using var scope = NewDisposeScope();
@@ -137,7 +137,7 @@ public sealed class SelectiveLossReducer
     /// <inheritdoc/>
     public override string ToString()
     {
-        return FormattableString.Invariant($"SelectiveLossReducer(keepRatio: {KeepRatio}, mode: {Mode}, reduction: {Reduction})");
+        return FormattableString.Invariant($"SelectiveLossReducer(keepRatio: {KeepRatio}, largest: {(Largest ? "true" : "false")}, reduction: {Reduction})");
     }
 
     internal static int KeepCount(double keepRatio, long batchSize)

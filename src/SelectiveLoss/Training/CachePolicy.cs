@@ -3,20 +3,21 @@ using System;
 namespace SelectiveLoss.Training;
 
 /// <summary>
-/// When a cached score is fresh enough for <see cref="ScoreSource.Cached"/>, and how much the cache may hold.
+/// When a remembered score is fresh enough for <see cref="ScoreSource.Cached"/> (the only score source that reuses
+/// scores by age; <see cref="ScoreSource.LastTrainingLoss"/> never calls a score stale).
 /// </summary>
 /// <remarks>
 /// A score is used without re-scoring while it is younger than <see cref="MaxAgeEpochs"/> epochs and has been used
-/// fewer than <see cref="MaxVisits"/> times since it was computed. Unseen ids are always scored. The kept samples'
-/// scores are refreshed on every step by the training forward pass at no extra cost, so staleness mostly affects the
-/// samples that were dropped: their score can be up to <see cref="MaxAgeEpochs"/> epochs old, which is what
+/// fewer than <see cref="MaxVisits"/> times since it was computed. Unseen ids are always scored. On a model that does
+/// not couple samples the kept samples' scores are refreshed on every step by the training forward pass at no extra
+/// cost (on one that does, the training forward's batch statistics differ from the scoring pass's, so only scoring
+/// passes are remembered), so staleness mostly affects the samples that were dropped: their score can be up to <see cref="MaxAgeEpochs"/> epochs old, which is what
 /// Selective-Backprop's stale variant accepts for its speed-up.
 /// </remarks>
 public sealed record CachePolicy
 {
     private readonly int maxAgeEpochs = 3;
     private readonly int maxVisits = int.MaxValue;
-    private readonly int capacity = 1_000_000;
 
     /// <summary>A score older than this many epochs is recomputed. Default 3; 1 re-scores every epoch.</summary>
     /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
@@ -32,16 +33,5 @@ public sealed record CachePolicy
     {
         get => maxVisits;
         init => maxVisits = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(MaxVisits), value, "MaxVisits must be at least 1.");
-    }
-
-    /// <summary>
-    /// The most ids the cache holds; past it the least recently used entries are dropped (and re-scored when seen
-    /// again). Default 1,000,000 entries, about 80 MB. Set it to the dataset size to keep every score.
-    /// </summary>
-    /// <exception cref="ArgumentOutOfRangeException">Less than 1.</exception>
-    public int Capacity
-    {
-        get => capacity;
-        init => capacity = value >= 1 ? value : throw new ArgumentOutOfRangeException(nameof(Capacity), value, "Capacity must be at least 1.");
     }
 }

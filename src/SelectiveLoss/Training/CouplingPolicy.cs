@@ -5,7 +5,7 @@ public enum CouplingPolicy
 {
     /// <summary>
     /// Train anyway, report once through <see cref="SelectiveStep.Diagnostics"/> and mark every rebatched
-    /// <see cref="StepResult"/> as not exact. <see cref="SelectiveStepOptions.BatchNormStatistics"/> says which samples
+    /// <see cref="StepResult"/> as not exact. <see cref="BatchSelectorOptions.BatchNormStatistics"/> says which samples
     /// the running statistics are estimated from.
     /// </summary>
     Warn = 0,

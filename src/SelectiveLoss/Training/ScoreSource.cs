@@ -1,6 +1,6 @@
 namespace SelectiveLoss.Training;
 
-/// <summary>Where a <see cref="SelectiveStep"/> gets the per-sample scores its <see cref="ISelectionRule"/> ranks.</summary>
+/// <summary>Where a <see cref="SelectiveStep"/> gets the per-sample scores its <see cref="Selection.ISelectionRule"/> ranks.</summary>
 public enum ScoreSource
 {
     /// <summary>

@@ -1,9 +1,10 @@
 using System;
 using System.IO;
+using SelectiveLoss.Internal;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// Selective-Backprop (Jiang et al., 2019): keep each sample with probability (percentile of its loss among the recent

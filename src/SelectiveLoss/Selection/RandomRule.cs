@@ -1,6 +1,7 @@
+using SelectiveLoss.Internal;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>The control: a uniformly random subset of the keep count, without any scores.</summary>
 internal sealed class RandomRule(double keepRatio) : IKeepRatioRule, IBuiltInRule
@@ -15,7 +16,7 @@ internal sealed class RandomRule(double keepRatio) : IKeepRatioRule, IBuiltInRul
 
     public SampleSelection Choose(SelectionContext context, double keepRatio)
     {
-        int k = Selection.SelectiveLossReducer.KeepCount(keepRatio, context.BatchSize);
+        int k = SelectiveLossReducer.KeepCount(keepRatio, context.BatchSize);
         Tensor permutation = randperm(context.BatchSize, generator: context.Generator);
         Tensor kept = permutation.narrow(0, 0, k).sort().Values;
         return new SampleSelection(kept.On(context.Device), null, keepRatio);

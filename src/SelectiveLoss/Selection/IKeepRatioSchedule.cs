@@ -1,4 +1,6 @@
-namespace SelectiveLoss.Training;
+using SelectiveLoss.Training;
+
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// The share of each batch to keep, by epoch, relative to a rule's own keep ratio (see

@@ -1,7 +1,7 @@
 using System;
-using SelectiveLoss.Selection;
+using SelectiveLoss.Training;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>The built-in <see cref="ISelectionRule"/>s.</summary>
 /// <example>
@@ -24,7 +24,7 @@ public static class SelectionRules
     public static IKeepRatioRule Lowest(double keepRatio)
     {
         KeepRatioSchedules.CheckRatio(keepRatio, nameof(keepRatio));
-        return new RankedRule(keepRatio, SelectionMode.Lowest);
+        return new RankedRule(keepRatio, largest: false);
     }
 
     /// <summary>The highest losses (hard-example mining), ranked as <see cref="SelectiveLossReducer"/> does; NaN is refused.</summary>
@@ -34,7 +34,7 @@ public static class SelectionRules
     public static IKeepRatioRule Highest(double keepRatio)
     {
         KeepRatioSchedules.CheckRatio(keepRatio, nameof(keepRatio));
-        return new RankedRule(keepRatio, SelectionMode.Highest);
+        return new RankedRule(keepRatio, largest: true);
     }
 
     /// <summary>
@@ -67,7 +67,7 @@ public static class SelectionRules
     /// samples not yet seen are always kept); a random <paramref name="pruneRatio"/> of the samples scoring below the
     /// mean of all remembered scores is pruned, the kept below-mean samples' losses are weighted 1/(1 - pruneRatio) so
     /// the expected gradient is unchanged, and from epoch <c>annealFraction * TotalEpochs</c> on every sample is trained.
-    /// Needs <c>sampleIds</c> and <see cref="SelectiveStepOptions.TotalEpochs"/>.
+    /// Needs <c>sampleIds</c> and <see cref="BatchSelectorOptions.TotalEpochs"/>.
     /// </summary>
     /// <param name="pruneRatio">The share of below-mean samples to prune, in [0, 1); 0.5 by default.</param>
     /// <param name="annealFraction">The share of the epochs that prune, in (0, 1]; 0.875 by default (the last 12.5% of

@@ -1,7 +1,8 @@
 using System;
 using System.IO;
+using SelectiveLoss.Training;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>A keep-ratio rule whose ratio follows a schedule by epoch; the rule's own ratio is the target.</summary>
 internal sealed class ScheduledRule(IKeepRatioRule rule, IKeepRatioSchedule schedule) : IKeepRatioRule, IStatefulSelectionRule

@@ -1,4 +1,4 @@
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// Marks the library's own rules, whose output is proven by tests, so the step does not pay for checking it on every

@@ -1,8 +1,10 @@
 using System;
+using SelectiveLoss.Internal;
+using SelectiveLoss.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// InfoBatch (Qin et al., ICLR 2024): prune at random a share of the samples whose score is below the mean, scale the
@@ -72,9 +74,11 @@ internal sealed class InfoBatchRule : ISelectionRule, IBuiltInRule
             kept = values.argmax().unsqueeze(0);
         }
 
+        // The weights are float64 whatever the scores' dtype (remembered scores are float64, fresh ones the model's):
+        // the loss converts them to its own dtype, so a float64 model gets 1 / (1 - pruneRatio) exactly.
         using Scalar rescale = (1.0 / (1.0 - PruneRatio)).ToScalar();
-        Tensor scale = full(new long[] { 1 }, rescale, values.dtype, context.Device);
-        Tensor weights = where(below.index_select(0, kept), scale, ones(1, values.dtype, context.Device));
+        Tensor scale = full(new long[] { 1 }, rescale, ScalarType.Float64, context.Device);
+        Tensor weights = where(below.index_select(0, kept), scale, ones(1, ScalarType.Float64, context.Device));
         return new SampleSelection(kept, weights, null);
     }
 

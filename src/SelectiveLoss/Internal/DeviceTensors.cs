@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Internal;
 
 /// <summary>Moves a tensor to a device only when it is elsewhere.</summary>
 internal static class DeviceTensors

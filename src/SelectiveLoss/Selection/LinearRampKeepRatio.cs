@@ -1,6 +1,6 @@
 using System;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// The co-teaching schedule: keep every sample at epoch 0, then lower the ratio linearly to the rule's keep ratio over

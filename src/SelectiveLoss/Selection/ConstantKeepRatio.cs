@@ -1,6 +1,6 @@
 using System;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>The rule's own keep ratio at every epoch.</summary>
 public sealed class ConstantKeepRatio : IKeepRatioSchedule

@@ -1,7 +1,7 @@
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Internal;
 
 /// <summary>
 /// Tensor factories whose LibTorch Scalars are created explicitly and disposed after the native call. TorchSharp turns a

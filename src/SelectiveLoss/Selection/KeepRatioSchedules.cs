@@ -1,6 +1,6 @@
 using System;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>Factory methods for the built-in keep-ratio schedules (use them with <see cref="SelectionRules.Scheduled"/>).</summary>
 public static class KeepRatioSchedules

@@ -1,25 +1,25 @@
-using SelectiveLoss.Selection;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>The lowest or highest losses, with <see cref="SelectiveLossReducer"/>'s exact semantics.</summary>
 internal sealed class RankedRule : IKeepRatioRule, IBuiltInRule
 {
     private SelectiveLossReducer reducer;
 
-    public RankedRule(double keepRatio, SelectionMode mode)
+    public RankedRule(double keepRatio, bool largest)
     {
-        reducer = new SelectiveLossReducer(keepRatio, mode);
+        reducer = new SelectiveLossReducer(keepRatio, largest);
         KeepRatio = keepRatio;
-        Mode = mode;
+        Largest = largest;
     }
 
     public double KeepRatio { get; }
 
-    public SelectionMode Mode { get; }
+    /// <summary>Whether the highest losses are kept (<see cref="SelectiveLossReducer.Largest"/>).</summary>
+    public bool Largest { get; }
 
-    public string Name => System.FormattableString.Invariant($"{(Mode == SelectionMode.Lowest ? "lowest" : "highest")}({KeepRatio})");
+    public string Name => System.FormattableString.Invariant($"{(Largest ? "highest" : "lowest")}({KeepRatio})");
 
     public SampleSelection Choose(SelectionContext context) => Choose(context, KeepRatio);
 
@@ -27,7 +27,7 @@ internal sealed class RankedRule : IKeepRatioRule, IBuiltInRule
     {
         if (reducer.KeepRatio != keepRatio)
         {
-            reducer = new SelectiveLossReducer(keepRatio, Mode);
+            reducer = new SelectiveLossReducer(keepRatio, Largest);
         }
 
         Tensor scores = context.Scores ?? throw new System.InvalidOperationException($"Rule {Name} needs scores, but the step passed none.");

@@ -1,4 +1,6 @@
-namespace SelectiveLoss.Training;
+using SelectiveLoss.Training;
+
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// Decides which samples of a batch a <see cref="SelectiveStep"/> trains on, and with what weight, from their scores.
@@ -26,10 +28,10 @@ public interface ISelectionRule
     /// the step skip scoring altogether.</summary>
     bool UsesScores => true;
 
-    /// <summary>Gets where the step takes scores from when <see cref="SelectiveStepOptions.Scores"/> does not say.</summary>
+    /// <summary>Gets where the step takes scores from when <see cref="BatchSelectorOptions.Scores"/> does not say.</summary>
     ScoreSource DefaultScores => ScoreSource.Fresh;
 
-    /// <summary>Gets a value indicating whether the rule needs <see cref="SelectiveStepOptions.TotalEpochs"/> (for
+    /// <summary>Gets a value indicating whether the rule needs <see cref="BatchSelectorOptions.TotalEpochs"/> (for
     /// example, to anneal to full data at the end of training).</summary>
     bool NeedsTotalEpochs => false;
 

@@ -1,4 +1,4 @@
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// A selection rule that keeps a fixed share of each batch, so that a schedule can change that share by epoch (see

@@ -1,7 +1,7 @@
 using System;
 using static TorchSharp.torch;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>What an <see cref="ISelectionRule"/> chose: the kept positions and a weight per kept sample.</summary>
 public sealed class SampleSelection

@@ -1,6 +1,7 @@
 using System.IO;
+using SelectiveLoss.Training;
 
-namespace SelectiveLoss.Training;
+namespace SelectiveLoss.Selection;
 
 /// <summary>
 /// A selection rule that keeps state between steps (for example, Selective-Backprop's loss history), so that

@@ -1,0 +1,27 @@
+using System;
+using System.Diagnostics;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace SelectiveLoss.Training;
+
+/// <summary>
+/// <see cref="StepExecution.Masked"/>, the reference: one forward with gradients over the whole batch, whose per-sample
+/// losses also score it (the exact scores, whatever the score source remembers), then the kept samples' weighted loss.
+/// </summary>
+internal sealed class MaskedExecution(Module<Tensor, Tensor> model, optim.Optimizer optimizer, BatchSelector selector) : IStepExecution
+{
+    public StepExecution Kind => StepExecution.Masked;
+
+    public (SelectedBatch Selected, TrainingOutcome Outcome, TimeSpan Scoring) Run(Tensor input, Tensor target, Tensor? sampleIds)
+    {
+        long n = BatchChecks.Batch(input, target);
+        selector.CheckIds(sampleIds, n);
+        model.train();
+        Tensor perSample = selector.LossFunction.PerSample(model.forward(input), target, n);
+        SelectedBatch selected = selector.SelectFromGraph(input, target, sampleIds, perSample);
+        Tensor loss = selector.Loss(selected, perSample.index_select(0, selected.Positions));
+        DirectTraining.Update(optimizer, loss);
+        return (selected, new TrainingOutcome(loss, selected.KeptCount, Accumulated: false), TimeSpan.Zero);
+    }
+}
