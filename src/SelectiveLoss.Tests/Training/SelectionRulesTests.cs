@@ -18,7 +18,7 @@ namespace SelectiveLoss.Tests.Training;
 [Collection(TorchCollection.Name)]
 public sealed class SelectionRulesTests
 {
-    private const int Batch = 8, Classes = 5, Epochs = 4;
+    internal const int Batch = 8, Classes = 5, Epochs = 4;
 
     public static TheoryData<string> Rules => new() { "seed", "lowest", "highest", "random", "sb", "infobatch", "ramp" };
 
@@ -432,7 +432,7 @@ public sealed class SelectionRulesTests
         };
     }
 
-    private static DenseNet SmallDenseNet(ScalarType dtype)
+    internal static DenseNet SmallDenseNet(ScalarType dtype)
     {
         manual_seed(7);
         var model = new DenseNet(growth_rate: 4, block_config: new[] { 2, 2 }, num_init_features: 8, num_classes: Classes,
@@ -441,7 +441,7 @@ public sealed class SelectionRulesTests
         return model;
     }
 
-    private static (Tensor X, Tensor Y, Tensor Ids) Data(int batch, ScalarType dtype)
+    internal static (Tensor X, Tensor Y, Tensor Ids) Data(int batch, ScalarType dtype)
     {
         using var generator = new Generator((ulong)(batch + 1), CPU);
         return (randn(new long[] { Batch, 3, 8, 8 }, dtype: dtype, generator: generator),

@@ -13,6 +13,8 @@ namespace SelectiveLoss.Training;
 internal sealed class AccumulatingTraining(IBatchTraining inner, int size) : IBatchTraining
 {
     private readonly List<PendingSamples> pending = new();
+    private List<PendingSamples>? before;
+    private List<PendingSamples>? touched;
 
     public int PendingCount => pending.Sum(p => p.Count);
 
@@ -20,6 +22,8 @@ internal sealed class AccumulatingTraining(IBatchTraining inner, int size) : IBa
 
     public TrainingOutcome Train(SelectedBatch batch)
     {
+        Commit();
+        before = pending.ToList();
         if (batch.KeptCount > 0)
         {
             pending.Add(new PendingSamples(
@@ -29,6 +33,7 @@ internal sealed class AccumulatingTraining(IBatchTraining inner, int size) : IBa
                 batch.SampleIds?.clone().DetachFromDisposeScope()));
         }
 
+        touched = pending.ToList();
         if (PendingCount < size)
         {
             return TrainingOutcome.SetAside;
@@ -40,22 +45,61 @@ internal sealed class AccumulatingTraining(IBatchTraining inner, int size) : IBa
 
     public TrainingOutcome? Flush()
     {
+        Commit();
         if (pending.Count == 0)
         {
             return null;
         }
 
+        before = pending.ToList();
+        touched = pending.ToList();
         TrainingOutcome trained = inner.Train(Take(PendingCount, pending[0].Input.device));
         return trained with { Accumulated = true };
     }
 
+    public void Rollback()
+    {
+        if (before is null)
+        {
+            return;
+        }
+
+        foreach (PendingSamples p in pending.Concat(touched ?? new List<PendingSamples>()).Distinct().Where(p => !before.Contains(p)))
+        {
+            p.Dispose();
+        }
+
+        pending.Clear();
+        pending.AddRange(before);
+        before = touched = null;
+    }
+
     public void Restore(IReadOnlyList<PendingSamples> loaded)
     {
+        Commit();
         Clear();
         pending.AddRange(loaded);
     }
 
-    public void Dispose() => Clear();
+    public void Dispose()
+    {
+        Commit();
+        Clear();
+    }
+
+    /// <summary>The last training succeeded: the pieces it took are released.</summary>
+    private void Commit()
+    {
+        if (touched is not null)
+        {
+            foreach (PendingSamples p in touched.Where(p => !pending.Contains(p)))
+            {
+                p.Dispose();
+            }
+        }
+
+        before = touched = null;
+    }
 
     /// <summary>The first <paramref name="count"/> waiting samples as one batch (in the current dispose scope); the rest keeps waiting.</summary>
     private SelectedBatch Take(int count, Device device)
@@ -69,7 +113,7 @@ internal sealed class AccumulatingTraining(IBatchTraining inner, int size) : IBa
             : null;
         Tensor? ids = allIds ? cat(pending.Select(p => p.Ids!.On(device)).ToList(), 0) : null;
         long total = input.shape[0];
-        Clear();
+        pending.Clear(); // the taken pieces are released on commit, or put back on rollback
         if (total > count)
         {
             long rest = total - count;

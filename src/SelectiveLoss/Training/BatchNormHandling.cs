@@ -55,7 +55,9 @@ internal sealed class BatchNormHandling
                 "Swap BatchNorm for GroupNorm to make the step exact.");
         }
 
-        norms = Coupled ? model.modules().OfType<BatchNorm>().ToList() : new List<BatchNorm>();
+        // Every BatchNorm, coupled or not checked (masked execution): their running statistics are what a rolled-back
+        // step puts back.
+        norms = model.modules().OfType<BatchNorm>().ToList();
     }
 
     /// <summary>Gets a value indicating whether the model couples samples in training mode (checked once).</summary>
@@ -128,6 +130,43 @@ internal sealed class BatchNormHandling
         }
 
         held = null;
+    }
+
+    /// <summary>Copies of every BatchNorm's running statistics (empty on a model that does not couple samples), for
+    /// <see cref="Restore"/> when a step is rolled back.</summary>
+    public List<Tensor> Snapshot()
+    {
+        var saved = new List<Tensor>(norms.Count * 3);
+        foreach (BatchNorm norm in norms)
+        {
+            foreach (Tensor? buffer in new[] { norm.running_mean, norm.running_var, norm.num_batches_tracked })
+            {
+                if (buffer is not null)
+                {
+                    saved.Add(buffer.detach().clone().DetachFromDisposeScope());
+                }
+            }
+        }
+
+        return saved;
+    }
+
+    /// <summary>Puts back what <see cref="Snapshot"/> copied (and ends any hold).</summary>
+    public void Restore(List<Tensor> saved)
+    {
+        Release();
+        int i = 0;
+        using var noGrad = no_grad();
+        foreach (BatchNorm norm in norms)
+        {
+            foreach (Tensor? buffer in new[] { norm.running_mean, norm.running_var, norm.num_batches_tracked })
+            {
+                if (buffer is not null)
+                {
+                    buffer.copy_(saved[i++]);
+                }
+            }
+        }
     }
 
     private static IReadOnlyList<string> CouplingInTrainingMode(Module<Tensor, Tensor> model)

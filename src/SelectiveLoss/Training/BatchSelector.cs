@@ -45,6 +45,7 @@ public sealed class BatchSelector : IDisposable
     private readonly RuleRunner runner;
     private readonly Generator generator;
     private int epoch;
+    private Undo? undo;
 
     /// <summary>Creates a selector.</summary>
     /// <param name="model">The model whose losses score the batches.</param>
@@ -141,7 +142,7 @@ public sealed class BatchSelector : IDisposable
     {
         long n = BatchChecks.Batch(input, target);
         long[]? ids = CheckIds(sampleIds, n);
-        norms.Release();
+        BeginUndo();
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
         BatchScores scored = Rule.UsesScores ? scorer.Score(input, target, n, ids, epoch) : BatchScores.None;
@@ -179,6 +180,39 @@ public sealed class BatchSelector : IDisposable
         return LossFunction.Reduce(perSampleLoss, batch.Weights);
     }
 
+    /// <summary>
+    /// Undoes the last <see cref="Select"/> (and <see cref="Loss"/>): the random generator, the rule's state, the score
+    /// memory, the step count and BatchNorm's running statistics are put back as they were before it, so the batch can be
+    /// retried. Call it when your update failed before <c>optimizer.step()</c> (a parameter update cannot be undone here);
+    /// it is possible until the next <see cref="Select"/>.
+    /// </summary>
+    /// <returns>Whether there was a selection to undo.</returns>
+    public bool Rollback()
+    {
+        if (undo is not { } last)
+        {
+            return false;
+        }
+
+        undo = null;
+        using (last)
+        {
+            if (last.RuleState is not null)
+            {
+                using var stream = new MemoryStream(last.RuleState);
+                using var reader = new BinaryReader(stream);
+                ((IStatefulSelectionRule)Rule).LoadState(reader);
+            }
+
+            generator.set_state(last.Generator);
+            Memory?.Undo();
+            norms.Restore(last.RunningStatistics);
+            Steps = last.Steps;
+        }
+
+        return true;
+    }
+
     /// <summary>Writes the selector's state: epoch, step count, random generator, the rule's state and the score memory.
     /// With the model's and optimiser's state, a resumed run selects exactly as an uninterrupted one (on the CPU).</summary>
     /// <param name="stream">A writable stream; it is left open. Write it atomically (to a temporary file, then rename).</param>
@@ -210,10 +244,12 @@ public sealed class BatchSelector : IDisposable
     public void Dispose()
     {
         norms.Release();
+        undo?.Dispose();
         generator.Dispose();
     }
 
-    /// <summary>Masked execution: the training forward computed every sample's loss, which scores the batch.</summary>
+    /// <summary>Masked execution: the training forward computed every sample's loss, which scores the batch (call
+    /// <see cref="BeginUndo"/> before that forward).</summary>
     internal SelectedBatch SelectFromGraph(Tensor input, Tensor target, Tensor? sampleIds, Tensor graphLosses)
     {
         long n = BatchChecks.Batch(input, target);
@@ -229,22 +265,8 @@ public sealed class BatchSelector : IDisposable
         BatchChecks.Ids(sampleIds, n, options.DatasetSize, Rule.UsesScores && scorer.NeedsIds, Rule.Name, Scores);
 
     /// <summary>The state as an in-memory record (the caller disposes it).</summary>
-    internal SelectorState Capture()
-    {
-        byte[]? ruleState = null;
-        if (Rule is IStatefulSelectionRule stateful)
-        {
-            using var buffer = new MemoryStream();
-            using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-            {
-                stateful.SaveState(writer);
-            }
-
-            ruleState = buffer.ToArray();
-        }
-
-        return new SelectorState(Rule.Name, Scores, epoch, Steps, generator.get_state().DetachFromDisposeScope(), ruleState, Memory);
-    }
+    internal SelectorState Capture() =>
+        new(Rule.Name, Scores, epoch, Steps, generator.get_state().DetachFromDisposeScope(), SaveRuleState(), Memory);
 
     /// <summary>Applies a state read whole; the rule's state is the last thing that can refuse, and then nothing changed.</summary>
     /// <exception cref="InvalidDataException">The state belongs to another rule or score source, or its parts do not match.</exception>
@@ -278,6 +300,34 @@ public sealed class BatchSelector : IDisposable
         epoch = state.Epoch;
         Steps = state.Steps;
         norms.Release();
+        undo?.Dispose();
+        undo = null;
+    }
+
+    /// <summary>Forgets the previous selection's undo (it succeeded) and records what this one may change.</summary>
+    internal void BeginUndo()
+    {
+        norms.Release();
+        undo?.Dispose();
+        undo = null;
+        Memory?.BeginJournal();
+        undo = new Undo(generator.get_state().DetachFromDisposeScope(), SaveRuleState(), Steps, norms.Snapshot());
+    }
+
+    private byte[]? SaveRuleState()
+    {
+        if (Rule is not IStatefulSelectionRule stateful)
+        {
+            return null;
+        }
+
+        using var buffer = new MemoryStream();
+        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            stateful.SaveState(writer);
+        }
+
+        return buffer.ToArray();
     }
 
     private SelectedBatch Choose(Tensor input, Tensor target, Tensor? sampleIds, long n, BatchScores scored, Stopwatch clock)
@@ -297,5 +347,15 @@ public sealed class BatchSelector : IDisposable
             isExact: scored.AreFresh && !norms.Coupled,
             clock.Elapsed);
         return selected;
+    }
+
+    /// <summary>What one selection may change, to put back on <see cref="Rollback"/>.</summary>
+    private sealed record Undo(Tensor Generator, byte[]? RuleState, long Steps, List<Tensor> RunningStatistics) : IDisposable
+    {
+        public void Dispose()
+        {
+            Generator.Dispose();
+            RunningStatistics.ForEach(t => t.Dispose());
+        }
     }
 }

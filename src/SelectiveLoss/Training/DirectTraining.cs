@@ -7,7 +7,7 @@ namespace SelectiveLoss.Training;
 
 /// <summary>Trains a selection at once: forward on the kept samples, the selector's loss, backward, optimiser step.
 /// The loop a caller of <see cref="BatchSelector"/> writes, written once.</summary>
-internal sealed class DirectTraining(Module<Tensor, Tensor> model, optim.Optimizer optimizer, BatchSelector selector) : IBatchTraining
+internal sealed class DirectTraining(Module<Tensor, Tensor> model, Updater updater, BatchSelector selector) : IBatchTraining
 {
     public int PendingCount => 0;
 
@@ -18,7 +18,7 @@ internal sealed class DirectTraining(Module<Tensor, Tensor> model, optim.Optimiz
         model.train();
         Tensor perSample = selector.LossFunction.PerSample(model.forward(batch.Input), batch.Target, batch.KeptCount);
         Tensor loss = selector.Loss(batch, perSample);
-        Update(optimizer, loss);
+        updater.Run(loss);
         return new TrainingOutcome(loss, batch.KeptCount, Accumulated: false);
     }
 
@@ -32,15 +32,11 @@ internal sealed class DirectTraining(Module<Tensor, Tensor> model, optim.Optimiz
         }
     }
 
-    public void Dispose()
+    public void Rollback()
     {
     }
 
-    /// <summary>zero_grad, backward, step: the one update of the library's own step.</summary>
-    internal static void Update(optim.Optimizer optimizer, Tensor loss)
+    public void Dispose()
     {
-        optimizer.zero_grad();
-        loss.backward();
-        optimizer.step();
     }
 }

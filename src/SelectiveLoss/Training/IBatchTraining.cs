@@ -19,6 +19,9 @@ internal interface IBatchTraining : IDisposable
     /// <summary>Trains whatever waits; null when nothing does.</summary>
     TrainingOutcome? Flush();
 
+    /// <summary>Puts the waiting samples back as they were before the last <see cref="Train"/> (a failed step).</summary>
+    void Rollback();
+
     /// <summary>Replaces the waiting samples with loaded ones (taking ownership).</summary>
     void Restore(IReadOnlyList<PendingSamples> pending);
 }

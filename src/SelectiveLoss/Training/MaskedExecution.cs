@@ -9,7 +9,7 @@ namespace SelectiveLoss.Training;
 /// <see cref="StepExecution.Masked"/>, the reference: one forward with gradients over the whole batch, whose per-sample
 /// losses also score it (the exact scores, whatever the score source remembers), then the kept samples' weighted loss.
 /// </summary>
-internal sealed class MaskedExecution(Module<Tensor, Tensor> model, optim.Optimizer optimizer, BatchSelector selector) : IStepExecution
+internal sealed class MaskedExecution(Module<Tensor, Tensor> model, Updater updater, BatchSelector selector) : IStepExecution
 {
     public StepExecution Kind => StepExecution.Masked;
 
@@ -17,11 +17,12 @@ internal sealed class MaskedExecution(Module<Tensor, Tensor> model, optim.Optimi
     {
         long n = BatchChecks.Batch(input, target);
         selector.CheckIds(sampleIds, n);
+        selector.BeginUndo();
         model.train();
         Tensor perSample = selector.LossFunction.PerSample(model.forward(input), target, n);
         SelectedBatch selected = selector.SelectFromGraph(input, target, sampleIds, perSample);
         Tensor loss = selector.Loss(selected, perSample.index_select(0, selected.Positions));
-        DirectTraining.Update(optimizer, loss);
+        updater.Run(loss);
         return (selected, new TrainingOutcome(loss, selected.KeptCount, Accumulated: false), TimeSpan.Zero);
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.IO;
 using SelectiveLoss.Internal;
 using TorchSharp;
@@ -23,6 +24,7 @@ public sealed class ScoreMemory
     private int[] epochs;
     private int[] visits;
     private double sum;
+    private Dictionary<long, (double Score, int Epoch, int Visits)>? journal;
 
     /// <summary>Creates an empty memory.</summary>
     /// <param name="policy">When a score counts as fresh for <see cref="TryGetFresh"/>; null for the defaults.</param>
@@ -68,6 +70,7 @@ public sealed class ScoreMemory
     {
         if (Has(id) && epoch - epochs[id] < Policy.MaxAgeEpochs && visits[id] < Policy.MaxVisits)
         {
+            Journal(id);
             visits[id]++;
             score = scores[id];
             Hits++;
@@ -118,6 +121,7 @@ public sealed class ScoreMemory
             Grow(id + 1);
         }
 
+        Journal(id);
         if (!double.IsNaN(scores[id]))
         {
             sum -= scores[id];
@@ -193,12 +197,40 @@ public sealed class ScoreMemory
         Count = other.Count;
     }
 
+    /// <summary>Starts recording the slots that change, so that <see cref="Undo"/> can put them back (one step's worth).</summary>
+    internal void BeginJournal() => journal = new Dictionary<long, (double, int, int)>();
+
+    /// <summary>Puts back every slot changed since <see cref="BeginJournal"/>, and stops recording.</summary>
+    internal void Undo()
+    {
+        if (journal is null)
+        {
+            return;
+        }
+
+        Dictionary<long, (double Score, int Epoch, int Visits)> changes = journal;
+        journal = null;
+        foreach ((long id, (double score, int epoch, int used)) in changes)
+        {
+            Set(id, epoch, score);
+            visits[id] = used;
+        }
+    }
+
     /// <summary>Forgets every score.</summary>
     public void Clear()
     {
         Array.Fill(scores, double.NaN);
         sum = 0;
         Count = 0;
+    }
+
+    private void Journal(long id)
+    {
+        if (journal is not null && !journal.ContainsKey(id))
+        {
+            journal[id] = id < scores.Length ? (scores[id], epochs[id], visits[id]) : (double.NaN, 0, 0);
+        }
     }
 
     private bool Has(long id) => id >= 0 && id < scores.Length && !double.IsNaN(scores[id]);

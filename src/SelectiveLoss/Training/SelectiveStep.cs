@@ -49,6 +49,7 @@ public sealed class SelectiveStep : IDisposable
     private readonly BatchSelector selector;
     private readonly IBatchTraining training;
     private readonly IStepExecution execution;
+    private readonly Updater updater;
 
     /// <summary>
     /// Creates a step that keeps the samples <paramref name="reducer"/> keeps (the lowest, or highest, losses at its keep
@@ -92,13 +93,14 @@ public sealed class SelectiveStep : IDisposable
         BatchChecks.OptimizerCoversModel(model, optimizer);
         bool masked = options.Execution == StepExecution.Masked;
         selector = new BatchSelector(model, rule, options, checkCoupling: !masked, allowEmpty: options.AccumulateToBatchSize is not null);
-        training = new DirectTraining(model, optimizer, selector);
+        updater = new Updater(optimizer);
+        training = new DirectTraining(model, updater, selector);
         if (options.AccumulateToBatchSize is int size)
         {
             training = new AccumulatingTraining(training, size);
         }
 
-        execution = masked ? new MaskedExecution(model, optimizer, selector) : new RebatchedExecution(selector, training);
+        execution = masked ? new MaskedExecution(model, updater, selector) : new RebatchedExecution(selector, training);
     }
 
     /// <summary>Gets the rule every step selects with.</summary>
@@ -151,13 +153,26 @@ public sealed class SelectiveStep : IDisposable
     /// <exception cref="InvalidOperationException">The per-sample loss function does not return one loss per sample, a
     /// rule of your own returns duplicated, out-of-range or no positions or negative or non-finite weights, or a schedule
     /// returns a ratio outside (0, 1]. Detected before any parameter changes; the message names the rule.</exception>
+    /// <remarks>If the step throws before the optimiser step begins (a bad batch, or a native error in forward or
+    /// backward), the model, the optimiser and the selection state (generator, rule, score memory, waiting samples,
+    /// BatchNorm's running statistics) are left as they were, so the batch can be retried.</remarks>
     public StepResult Step(Tensor input, Tensor target, Tensor? sampleIds = null)
     {
         BatchChecks.Batch(input, target);
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
-        (SelectedBatch selected, TrainingOutcome outcome, TimeSpan scoring) = execution.Run(input, target, sampleIds);
-        return StepResults.Of(this, selected, outcome, scoring, clock.Elapsed);
+        updater.Reset();
+        try
+        {
+            (SelectedBatch selected, TrainingOutcome outcome, TimeSpan scoring) = execution.Run(input, target, sampleIds);
+            return StepResults.Of(this, selected, outcome, scoring, clock.Elapsed);
+        }
+        catch when (!updater.Stepped)
+        {
+            training.Rollback();
+            selector.Rollback();
+            throw;
+        }
     }
 
     /// <summary>
