@@ -347,18 +347,14 @@ public sealed class StateDictsTests : IDisposable
         var results = new List<StepResult>();
 
         // <finetune>
-        // torchvision's ImageNet weights: everything but the 1000-class classifier, which is reported and skipped.
-        StateDictLoadReport report = model.load_state_dict(pretrained, ignore_mismatched_sizes: true);
+        StateDictLoadReport report = model.load_state_dict(pretrained, ignore_mismatched_sizes: true);   // all but the classifier
         Console.WriteLine(report);   // ... Skipped, shapes differ (2): classifier.weight: the file has [1000, 1024], ...
-
-        // Optional: GroupNorm for an exact rebatched step, keeping the pretrained filters (see "When to swap").
-        model.ReplaceBatchNorm(new GroupNormOptions { StandardizeConvWeights = false });
-
+        model.ReplaceBatchNorm(new GroupNormOptions { StandardizeConvWeights = false });   // optional: see "When to swap"
         using var optimizer = optim.SGD(model.parameters(), learningRate: 0.01, momentum: 0.9);
         using var step = new SelectiveStep(model, optimizer, SelectionRules.Lowest(keepRatio: 0.6));
         foreach (var (x, y) in batches)
         {
-            results.Add(step.Step(x, y));   // scores without gradients, trains on the 60% lowest losses
+            results.Add(step.Step(x, y));
         }
         // </finetune>
 
