@@ -15,6 +15,10 @@ command -v unzip >/dev/null || { apt-get update -qq && apt-get install -y -qq un
 nuspec_deps=$(unzip -p "artifacts/packages/SelectiveLoss.$version.nupkg" SelectiveLoss.nuspec | grep -o '<dependency id="TorchSharp"[^>]*>' | sort -u)
 echo "$nuspec_deps"
 [ "$nuspec_deps" = '<dependency id="TorchSharp" version="[0.107.0, 0.108.0)" exclude="Build,Analyzers" />' ]
+# PyTorch checkpoints go through TorchSharp.PyBridge (and its pickle library): managed dependencies the package lists.
+pybridge_deps=$(unzip -p "artifacts/packages/SelectiveLoss.$version.nupkg" SelectiveLoss.nuspec | grep -Eo '<dependency id="(TorchSharp.PyBridge|Razorvine.Pickle)"[^>]*>' | sort -u)
+echo "$pybridge_deps"
+[ "$(grep -c . <<<"$pybridge_deps")" -eq 2 ]
 
 work="$(mktemp -d)"
 packages="${NUGET_PACKAGES:-$HOME/.nuget/packages}"
@@ -43,12 +47,20 @@ using var reduced = reducer.Reduce(loss);
 reduced.backward();
 System.Console.WriteLine($"kept {reducer.KeepCount(5)} of 5, loss {reduced.item<float>():0.000}, grad [{string.Join(", ", loss.grad!.data<float>().ToArray())}]");
 if (System.Math.Abs(reduced.item<float>() - 0.3f) > 1e-6f) { System.Console.Error.WriteLine("wrong loss"); return 1; }
+// A PyTorch checkpoint round trip: PyBridge's save_py, SelectiveLoss's load_state_dict.
+using var layer = nn.Linear(3, 2);
+TorchSharp.PyBridge.PyBridgeModuleExtensions.save_py(layer, "layer.pth");
+using var copy = nn.Linear(3, 2);
+var report = SelectiveLoss.Models.StateDicts.load_state_dict(copy, "layer.pth");
+System.Console.WriteLine($"checkpoint: loaded {report.LoadedKeys.Count} tensors");
+if (report.LoadedKeys.Count != 2) { System.Console.Error.WriteLine("checkpoint round trip failed"); return 1; }
 return 0;
 CS
 dotnet build -c Release --nologo -v minimal 2>&1 | grep -E "SelectiveLoss:|error|warn" || true
 output="$(dotnet run -c Release --no-build)"
 echo "$output"
 grep -q "kept 3 of 5, loss 0.300" <<<"$output"
+grep -q "checkpoint: loaded 2 tensors" <<<"$output"
 
 echo "== consumer trainer (samples/ConsumerTrainer, PackageReference SelectiveLoss $version)"
 cd "$root"

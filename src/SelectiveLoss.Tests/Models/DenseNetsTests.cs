@@ -1,9 +1,11 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
 using System.Linq;
 using FluentAssertions;
 using SelectiveLoss.Models;
 using TorchSharp;
+using TorchSharp.PyBridge;
 using Xunit;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -81,6 +83,39 @@ public sealed class DenseNetsTests
         CountParameters(model).Should().Be(Cifar121At100Classes);
         model.modules().OfType<BatchNorm2dModule>().Should().BeEmpty();
         model.state_dict().Keys.Should().NotContain(k => k.Contains("running", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    [Trait("Category", "Slow")]
+    public void densenet121_WeightsFromSavePy_LoadsAll727KeysStrictly()
+    {
+        // Full size: a torchvision-keyed DenseNet-121 file (32 MB) written by PyBridge, read back through weights:.
+        string path = Path.Combine(Path.GetTempPath(), "densenet121-" + Guid.NewGuid().ToString("N") + ".pth");
+        try
+        {
+            using var source = DenseNets.densenet121();
+            source.save_py(path);
+
+            using var model = DenseNets.densenet121(weights: path);
+
+            model.state_dict().Should().HaveCount(727);
+            foreach (var (key, tensor) in source.state_dict())
+            {
+                model.state_dict()[key].equal(tensor).all().item<bool>().Should().BeTrue(key);
+            }
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public void densenet121_MissingWeightsFile_ThrowsBeforeBuilding()
+    {
+        var act = () => DenseNets.densenet121(weights: "densenet121-a639ec97.pth");
+
+        act.Should().Throw<FileNotFoundException>().Which.Message.Should().Contain("'densenet121-a639ec97.pth' does not exist");
     }
 
     [Fact]

@@ -1,7 +1,9 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics.CodeAnalysis;
+using System.IO;
 using System.Linq;
+using System.Text.RegularExpressions;
 using SelectiveLoss.Native;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -39,15 +41,23 @@ namespace SelectiveLoss.Models;
 /// mode, runs inside a dispose scope, so no intermediate tensor outlives it.
 /// </para>
 /// <para>
-/// Weights: <see cref="Module.save(string, IList{string}?)"/> and <see cref="Module.load(string, bool, IList{string}?, Dictionary{string, bool}?)"/>
-/// read and write TorchSharp's own format; <see cref="SafeTensors.load_model"/> reads a PyTorch state_dict saved as
-/// <c>.safetensors</c>.
+/// Weights: the <c>weights</c> argument, or <see cref="StateDicts.load_state_dict"/> on a built model, loads a PyTorch
+/// state_dict (<c>.pth</c>/<c>.pt</c>/<c>.bin</c> from <c>torch.save</c>, or <c>.safetensors</c>), torchvision's published
+/// checkpoints with their old key names included; TorchSharp.PyBridge's <c>save_py</c> writes one that PyTorch loads.
+/// <see cref="Module.save(string, IList{string}?)"/> and <see cref="Module.load(string, bool, IList{string}?, Dictionary{string, bool}?)"/>
+/// read and write TorchSharp's own format.
 /// </para>
 /// </remarks>
 [SuppressMessage("Naming", "CA1707:Identifiers should not contain underscores",
     Justification = "Constructor parameters keep torchvision's names (growth_rate, block_config, ...).")]
 public sealed class DenseNet : Module<Tensor, Tensor>
 {
+    // torchvision's pattern (models/densenet.py, _load_state_dict): its published checkpoints name a dense layer's
+    // modules 'norm.1', 'relu.1', 'conv.1', 'norm.2', ...; '.' is no longer allowed in module names.
+    private static readonly Regex TorchvisionOldKey = new(
+        @"^(.*denselayer\d+\.(?:norm|relu|conv))\.((?:[12])\.(?:weight|bias|running_mean|running_var))$",
+        RegexOptions.CultureInvariant);
+
     private readonly DenseNetFeatures features;
     private readonly Linear classifier;
     private readonly int[] blockConfig;
@@ -67,12 +77,21 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     /// <param name="conv_layer">Receives every convolution, built and initialised as torchvision does, and returns the
     /// module to use in its place with the same parameters (keys and shapes) and output shape, for example
     /// <c>WeightStandardizedConv2d.From</c> for Weight Standardization; <see langword="null"/> keeps plain <c>Conv2d</c>.</param>
+    /// <param name="weights">A PyTorch state_dict file to load once the network is built, as torchvision's
+    /// <c>weights</c>: a <c>.pth</c>/<c>.pt</c>/<c>.bin</c> from <c>torch.save</c> or a <c>.safetensors</c>, with
+    /// torchvision's old DenseNet key names or its current ones. The load is strict: every key and shape must match
+    /// (for another class count, build without <c>weights</c> and call <see cref="StateDicts.load_state_dict"/> with
+    /// <c>ignore_mismatched_sizes: true</c>). <see langword="null"/> keeps torchvision's initialisation.</param>
     /// <exception cref="ArgumentNullException"><paramref name="block_config"/> is null.</exception>
     /// <exception cref="ArgumentOutOfRangeException">A number is outside its range, or <paramref name="stem"/> is not
     /// a defined value.</exception>
     /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a
     /// module that does not fit its channel count; or <paramref name="conv_layer"/> returned a module that does not keep
-    /// the convolution's parameters and output shape.</exception>
+    /// the convolution's parameters and output shape; or the <paramref name="weights"/> file does not fit the network (the
+    /// message names the file and every key).</exception>
+    /// <exception cref="FileNotFoundException">The <paramref name="weights"/> file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The <paramref name="weights"/> file is not a PyTorch state_dict, or it is
+    /// truncated.</exception>
     /// <exception cref="TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public DenseNet(
         int growth_rate,
@@ -84,8 +103,9 @@ public sealed class DenseNet : Module<Tensor, Tensor>
         DenseNetStem stem = DenseNetStem.ImageNet,
         Func<long, Module<Tensor, Tensor>>? norm_layer = null,
         bool memory_efficient = false,
-        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null)
-        : base(CheckArgumentsAndLoad(growth_rate, block_config, num_init_features, bn_size, drop_rate, num_classes, stem))
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null,
+        string? weights = null)
+        : base(CheckArgumentsAndLoad(growth_rate, block_config, num_init_features, bn_size, drop_rate, num_classes, stem, weights))
     {
         blockConfig = block_config.ToArray();
         GrowthRate = growth_rate;
@@ -103,6 +123,18 @@ public sealed class DenseNet : Module<Tensor, Tensor>
         classifier = Linear(features.NumFeatures, num_classes);
         init.constant_(classifier.bias!, 0);
         RegisterComponents();
+        if (weights is not null)
+        {
+            try
+            {
+                this.load_state_dict(weights, strict: true);
+            }
+            catch
+            {
+                Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>Channels each dense layer adds (k).</summary>
@@ -192,9 +224,19 @@ public sealed class DenseNet : Module<Tensor, Tensor>
         }
     }
 
+    /// <summary>
+    /// The current name of a key in torchvision's published DenseNet checkpoints (<c>...denselayer1.norm.1.weight</c>
+    /// becomes <c>...denselayer1.norm1.weight</c>), as torchvision's loader renames it; null for any other key.
+    /// </summary>
+    internal static string? RenameTorchvisionKey(string key)
+    {
+        Match match = TorchvisionOldKey.Match(key);
+        return match.Success ? match.Groups[1].Value + match.Groups[2].Value : null;
+    }
+
     // Runs before the base constructor creates a native module: arguments first, then the native library.
     private static string CheckArgumentsAndLoad(int growth_rate, IReadOnlyList<int> block_config, int num_init_features,
-        int bn_size, double drop_rate, int num_classes, DenseNetStem stem)
+        int bn_size, double drop_rate, int num_classes, DenseNetStem stem, string? weights)
     {
         ArgumentNullException.ThrowIfNull(block_config, nameof(block_config));
         if (growth_rate < 1)
@@ -231,6 +273,12 @@ public sealed class DenseNet : Module<Tensor, Tensor>
         if (!Enum.IsDefined(stem))
         {
             throw new ArgumentOutOfRangeException(nameof(stem), stem, "stem must be DenseNetStem.ImageNet or DenseNetStem.Cifar.");
+        }
+
+        if (weights is not null && !File.Exists(weights))
+        {
+            throw new FileNotFoundException(
+                $"The weights file '{weights}' does not exist; pass the path of a .pth, .pt, .bin or .safetensors file, or null.", weights);
         }
 
         TorchRuntime.EnsureLoaded();

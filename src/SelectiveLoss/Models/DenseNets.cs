@@ -48,12 +48,23 @@ public static class DenseNets
     /// <param name="conv_layer">Receives every convolution, built and initialised as torchvision does, and returns the
     /// module to use in its place (same parameters and output shape): <c>WeightStandardizedConv2d.From</c> gives Weight
     /// Standardization, which with GroupNorm learns much like BatchNorm. <see langword="null"/> keeps plain <c>Conv2d</c>.</param>
+    /// <param name="weights">A PyTorch state_dict file to load into the network, as torchvision's <c>weights</c>: for
+    /// example torchvision's <c>densenet121-a639ec97.pth</c> as published (old key names included), a <c>.pth</c> from
+    /// <c>torch.save(model.state_dict(), path)</c>, or a <c>.safetensors</c>. Strict: every key and shape must match, so
+    /// <paramref name="num_classes"/>, <paramref name="stem"/> and <paramref name="norm_layer"/> must be those the weights
+    /// were trained with; to fine-tune for another class count, build without it and call
+    /// <see cref="StateDicts.load_state_dict"/> with <c>ignore_mismatched_sizes: true</c>. <see langword="null"/> keeps
+    /// torchvision's initialisation.</param>
     /// <returns>The network, in training mode, on the CPU.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="num_classes"/>, <paramref name="drop_rate"/>,
     /// <paramref name="bn_size"/> or <paramref name="stem"/> is out of range.</exception>
     /// <exception cref="ArgumentException"><paramref name="norm_layer"/> returned null, the same module twice, or a module
     /// that does not fit its channel count; or <paramref name="conv_layer"/> returned a module that does not keep the
-    /// convolution's parameters and output shape.</exception>
+    /// convolution's parameters and output shape; or the <paramref name="weights"/> file does not fit the network (the
+    /// message names the file and every key).</exception>
+    /// <exception cref="System.IO.FileNotFoundException">The <paramref name="weights"/> file does not exist.</exception>
+    /// <exception cref="System.IO.InvalidDataException">The <paramref name="weights"/> file is not a PyTorch state_dict, or
+    /// it is truncated.</exception>
     /// <exception cref="SelectiveLoss.Native.TorchSharpLoadException">TorchSharp's native library cannot be loaded.</exception>
     public static DenseNet densenet121(
         int num_classes = 1000,
@@ -62,10 +73,11 @@ public static class DenseNets
         double drop_rate = 0,
         int bn_size = 4,
         bool memory_efficient = false,
-        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null,
+        string? weights = null) =>
         new(growth_rate: 32, block_config: Blocks121, num_init_features: 64, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient, conv_layer: conv_layer);
+            memory_efficient: memory_efficient, conv_layer: conv_layer, weights: weights);
 
     /// <summary>
     /// DenseNet-161: growth rate 48, blocks (6, 12, 36, 24), 96 initial features; 28,681,000 parameters at 1000 classes
@@ -79,10 +91,11 @@ public static class DenseNets
         double drop_rate = 0,
         int bn_size = 4,
         bool memory_efficient = false,
-        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null,
+        string? weights = null) =>
         new(growth_rate: 48, block_config: Blocks161, num_init_features: 96, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient, conv_layer: conv_layer);
+            memory_efficient: memory_efficient, conv_layer: conv_layer, weights: weights);
 
     /// <summary>
     /// DenseNet-169: growth rate 32, blocks (6, 12, 32, 32), 64 initial features; 14,149,480 parameters at 1000 classes
@@ -96,10 +109,11 @@ public static class DenseNets
         double drop_rate = 0,
         int bn_size = 4,
         bool memory_efficient = false,
-        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null,
+        string? weights = null) =>
         new(growth_rate: 32, block_config: Blocks169, num_init_features: 64, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient, conv_layer: conv_layer);
+            memory_efficient: memory_efficient, conv_layer: conv_layer, weights: weights);
 
     /// <summary>
     /// DenseNet-201: growth rate 32, blocks (6, 12, 48, 32), 64 initial features; 20,013,928 parameters at 1000 classes
@@ -113,8 +127,9 @@ public static class DenseNets
         double drop_rate = 0,
         int bn_size = 4,
         bool memory_efficient = false,
-        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null) =>
+        Func<Conv2d, Module<Tensor, Tensor>>? conv_layer = null,
+        string? weights = null) =>
         new(growth_rate: 32, block_config: Blocks201, num_init_features: 64, bn_size: bn_size,
             drop_rate: drop_rate, num_classes: num_classes, stem: stem, norm_layer: norm_layer,
-            memory_efficient: memory_efficient, conv_layer: conv_layer);
+            memory_efficient: memory_efficient, conv_layer: conv_layer, weights: weights);
 }

@@ -15,7 +15,7 @@ namespace SelectiveLoss.Native;
 /// <remarks>
 /// Only entry points that create tensors or modules from nothing call it: the <see cref="Models.DenseNet"/> constructor
 /// (and so the <see cref="Models.DenseNets"/> builders), the <see cref="Normalization.ChannelGroupNorm"/> constructor,
-/// <see cref="Models.SafeTensors.load_file"/>, and <see cref="TorchSharpNative.EnsureLoaded"/>. An entry point that
+/// and <see cref="TorchSharpNative.EnsureLoaded"/>. An entry point that
 /// receives a tensor or a module needs no call: its caller has already loaded TorchSharp by making one.
 /// </remarks>
 internal static class TorchRuntime

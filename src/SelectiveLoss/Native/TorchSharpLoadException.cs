@@ -5,8 +5,7 @@ namespace SelectiveLoss.Native;
 /// <summary>
 /// Thrown when TorchSharp's native library cannot be loaded, by <see cref="TorchSharpNative.EnsureLoaded"/> and by the
 /// SelectiveLoss entry points that create tensors or modules from nothing (the <see cref="Models.DenseNet"/> and
-/// <see cref="Normalization.ChannelGroupNorm"/> constructors, the <see cref="Models.DenseNets"/> builders,
-/// <see cref="Models.SafeTensors.load_file"/>). Unlike TorchSharp's own message (which blames a missing libtorch package
+/// <see cref="Normalization.ChannelGroupNorm"/> constructors, the <see cref="Models.DenseNets"/> builders). Unlike TorchSharp's own message (which blames a missing libtorch package
 /// reference on every failure), it names the cause SelectiveLoss found and the fix, and what the run-time fix did.
 /// The original exception is kept in <see cref="Exception.InnerException"/>.
 /// </summary>

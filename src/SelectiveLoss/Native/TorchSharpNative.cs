@@ -14,8 +14,8 @@ namespace SelectiveLoss.Native;
 /// <c>~/.cache/selectiveloss/native/&lt;hash&gt;/libLibTorchSharp.so</c> (under <c>$XDG_CACHE_HOME</c> when that is set)
 /// and loads it; the package cache itself is never modified. Setting the environment variable
 /// <c>SELECTIVELOSS_PATCH_LIBTORCHSHARP=false</c> turns that off: nothing is then written or loaded.
-/// The constructors of <see cref="Models.DenseNet"/> and <see cref="Normalization.ChannelGroupNorm"/>, the
-/// <see cref="Models.DenseNets"/> builders and <see cref="Models.SafeTensors.load_file"/> do the same on their first call.
+/// The constructors of <see cref="Models.DenseNet"/> and <see cref="Normalization.ChannelGroupNorm"/> and the
+/// <see cref="Models.DenseNets"/> builders do the same on their first call.
 /// Once TorchSharp has failed to load in a process, it cannot be retried: restart the kernel and call this first.
 /// </remarks>
 /// <example>
