@@ -6,6 +6,7 @@ using System.Text.Json;
 using FluentAssertions;
 using SelectiveLoss.Models;
 using SelectiveLoss.Normalization;
+using SelectiveLoss.Selection;
 using SelectiveLoss.Training;
 using TorchSharp;
 using TorchSharp.PyBridge;

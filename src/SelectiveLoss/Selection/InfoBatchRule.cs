@@ -15,6 +15,17 @@ internal sealed class InfoBatchRule : ISelectionRule, IBuiltInRule
 {
     public InfoBatchRule(double pruneRatio, double annealFraction)
     {
+        CheckArguments(pruneRatio, annealFraction);
+        PruneRatio = pruneRatio;
+        AnnealFraction = annealFraction;
+    }
+
+    public double PruneRatio { get; }
+
+    /// <summary>The argument checks of InfoBatch's two parameters, shared with <see cref="InfoBatchSampler"/>.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">An argument is out of range.</exception>
+    public static void CheckArguments(double pruneRatio, double annealFraction)
+    {
         if (!(pruneRatio >= 0 && pruneRatio < 1))
         {
             throw new ArgumentOutOfRangeException(nameof(pruneRatio), pruneRatio, "pruneRatio must be in [0, 1): the share of below-mean samples to prune (0.5 by default).");
@@ -24,12 +35,7 @@ internal sealed class InfoBatchRule : ISelectionRule, IBuiltInRule
         {
             throw new ArgumentOutOfRangeException(nameof(annealFraction), annealFraction, "annealFraction must be in (0, 1]: the share of the epochs that prune (0.875 by default; 1 never anneals).");
         }
-
-        PruneRatio = pruneRatio;
-        AnnealFraction = annealFraction;
     }
-
-    public double PruneRatio { get; }
 
     public double AnnealFraction { get; }
 
