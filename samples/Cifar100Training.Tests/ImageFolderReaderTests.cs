@@ -91,7 +91,7 @@ public sealed class ImageFolderReaderTests : IDisposable
         image[..32].Should().Equal(pillow, "red row 0");
         Enumerable.Range(0, 32).Select(y => image[Plane + (y * 32)]).Should().Equal(pillow, "green column 0");
         image.AsSpan((2 * Plane) + (5 * 32), 32).ToArray().Should().Equal(pillowBlueRow5);
-        Log.Should().Contain("Resized 1 images that are not 32x32 (e.g. train/x/big.png, 40x40)");
+        Log.Should().Contain("Resized 1 image that is not 32x32 (e.g. train/x/big.png, 40x40)");
     }
 
     [Fact]
@@ -284,7 +284,7 @@ public sealed class ImageFolderReaderTests : IDisposable
         Action read = () => Read(new DataFolderOptions { TrainPerClass = 4 });
 
         read.Should().Throw<UsageException>().Which.Message.Should()
-            .Contain("--train-per-class 4: 1 of 3 classes have fewer images ('cat' has 3)").And.Contain("Give at most 3");
+            .Contain("--train-per-class 4: a class has fewer images ('cat' has 3 images)").And.Contain("Give at most 3");
     }
 
     [Fact]
@@ -401,7 +401,7 @@ public sealed class ImageFolderReaderTests : IDisposable
         read.Should().Throw<DataFormatException>().Which.Message.Should()
             .Contain("class folders hold no .jpg, .jpeg or .png image")
             .And.Contain($"{Path.Combine(Data, "train", "empty")} (empty)")
-            .And.Contain($"{Path.Combine(Data, "test", "empty")} (1 other files, such as labels.csv)");
+            .And.Contain($"{Path.Combine(Data, "test", "empty")} (1 other file, such as labels.csv)");
         Directory.Exists(Cache).Should().BeFalse();
     }
 
@@ -426,7 +426,7 @@ public sealed class ImageFolderReaderTests : IDisposable
         Action read = () => Read();
 
         read.Should().Throw<DataFormatException>().Which.Message.Should()
-            .Contain($"'{Path.Combine(Data, "test")}' has no class folders: it holds 1 files directly inside (such as 0.png)")
+            .Contain($"'{Path.Combine(Data, "test")}' has no class folders: it holds 1 file directly inside (such as 0.png)")
             .And.Contain("<class>/<image>");
     }
 

@@ -67,9 +67,10 @@ internal static class ClassBalancedSubset
             var scarce = Enumerable.Range(0, classCount).Where(c => byClass[c].Count < count).OrderBy(c => byClass[c].Count).ToList();
             if (scarce.Count > 0)
             {
-                string which = string.Join(", ", scarce.Take(5).Select(c => string.Create(CultureInfo.InvariantCulture, $"'{className(c)}' has {byClass[c].Count}")));
+                string which = string.Join(", ", scarce.Take(5).Select(c => $"'{className(c)}' has {Plural.Of(byClass[c].Count, "image")}"));
+                string classes = scarce.Count == 1 ? "a class has" : string.Create(CultureInfo.InvariantCulture, $"{scarce.Count} of {classCount} classes have");
                 throw new UsageException(string.Create(CultureInfo.InvariantCulture,
-                    $"{option} {count}: {scarce.Count} of {classCount} classes have fewer images ({which}{(scarce.Count > 5 ? ", ..." : string.Empty)}), " +
+                    $"{option} {count}: {classes} fewer images ({which}{(scarce.Count > 5 ? ", ..." : string.Empty)}), " +
                     $"so a subset of {count} per class cannot be balanced. Give at most {byClass[scarce[0]].Count}, or leave {option} out to take every image."));
             }
 

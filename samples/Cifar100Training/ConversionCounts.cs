@@ -32,7 +32,7 @@ internal sealed record ConversionCounts(int Grey, int Alpha, int Resized, string
         if (Resized > 0)
         {
             yield return string.Create(CultureInfo.InvariantCulture,
-                $"Resized {Resized:N0} images that are not {side}x{side} (e.g. {ResizedExample}): shorter side to {side} with Pillow's antialiased " +
+                $"Resized {Plural.Of(Resized, "image that is", "images that are")} not {side}x{side} (e.g. {ResizedExample}): shorter side to {side} with Pillow's antialiased " +
                 $"bilinear filter, the other in proportion, then the centre {side}x{side} (torchvision's Resize({side}) + CenterCrop({side})).");
         }
     }

@@ -131,7 +131,7 @@ internal sealed class ImageFolderLayout
         {
             string holds = loose.Count == 0
                 ? "nothing but hidden files or folders"
-                : string.Create(CultureInfo.InvariantCulture, $"{loose.Count} files directly inside (such as {loose.Order(StringComparer.Ordinal).First()})");
+                : $"{Plural.Of(loose.Count, "file")} directly inside (such as {loose.Order(StringComparer.Ordinal).First()})";
             throw new DataFormatException($"--data: '{path}' has no class folders: it holds {holds}. " +
                 $"Put each class's images in a folder named after the class: {path}/<class>/<image>. {Layout}");
         }
@@ -219,7 +219,7 @@ internal sealed class ImageFolderLayout
         {
             string Describe(ClassFolder c) => c.Other.Count == 0
                 ? $"{c.Path} (empty)"
-                : string.Create(CultureInfo.InvariantCulture, $"{c.Path} ({c.Other.Count} other files, such as {Path.GetFileName(c.Other[0])})");
+                : $"{c.Path} ({Plural.Of(c.Other.Count, "other file")}, such as {Path.GetFileName(c.Other[0])})";
             throw new DataFormatException(
                 $"--data: {(empty.Count == 1 ? "a class folder holds" : "class folders hold")} no .jpg, .jpeg or .png image: " +
                 $"{string.Join("; ", empty.Select(Describe))}. Every class needs images in both splits: add them, or remove the class from both.");
@@ -265,13 +265,13 @@ internal sealed class ImageFolderLayout
             {
                 string kinds = string.Join(", ", extensions.Select(e => string.Create(CultureInfo.InvariantCulture, $"{e.Value} {e.Key}")));
                 yield return string.Create(CultureInfo.InvariantCulture,
-                    $"Skipped {other.Count} files in class folders that are not .jpg, .jpeg or .png ({kinds}; such as {other[0]}): only JPEG and PNG are read.");
+                    $"Skipped {Plural.Of(other.Count, "file")} in class folders that are not .jpg, .jpeg or .png ({kinds}; such as {other[0]}): only JPEG and PNG are read.");
             }
 
             if (hidden.Count > 0)
             {
                 yield return string.Create(CultureInfo.InvariantCulture,
-                    $"Skipped {hidden.Count} hidden files and folders (names starting with '.', such as {hidden[0]}).");
+                    $"Skipped {Plural.Of(hidden.Count, "hidden file or folder", "hidden files and folders")} (names starting with '.', such as {hidden[0]}).");
             }
 
             if (loose.Count > 0)

@@ -46,7 +46,7 @@ internal static class ImageFolderReader
 
         IReadOnlyList<string> classes = layout.Classes;
         log(string.Create(CultureInfo.InvariantCulture,
-            $"Image folder {layout.Root}: {layout.Train.Count:N0} training images in train/, {layout.Test.Count:N0} test images in {layout.TestSplit}/, " +
+            $"Image folder {layout.Root}: {Plural.Of(layout.Train.Count, "training image")} in train/, {Plural.Of(layout.Test.Count, "test image")} in {layout.TestSplit}/, " +
             $"{classes.Count} classes: {string.Join(", ", classes.Take(20))}{(classes.Count > 20 ? $", ... ({classes.Count - 20} more)" : string.Empty)}"));
 
         int side = options.ImageSize;
@@ -63,7 +63,7 @@ internal static class ImageFolderReader
         }
         else
         {
-            log(string.Create(CultureInfo.InvariantCulture, $"Decoding {layout.Train.Count + layout.Test.Count:N0} images: {reason} ({cachePath})."));
+            log(string.Create(CultureInfo.InvariantCulture, $"Decoding {Plural.Of(layout.Train.Count + layout.Test.Count, "image")}: {reason} ({cachePath})."));
             images = Decode(layout, side, log);
             try
             {
@@ -134,7 +134,7 @@ internal static class ImageFolderReader
                 $"--data: {failures.Count:N0} of {files.Length:N0} images cannot be used (nothing was cached):\n  {string.Join("\n  ", first)}{more}"));
         }
 
-        log(string.Create(CultureInfo.InvariantCulture, $"Decoded {files.Length:N0} images in {clock.Elapsed.TotalSeconds:0.0} s."));
+        log(string.Create(CultureInfo.InvariantCulture, $"Decoded {Plural.Of(files.Length, "image")} in {clock.Elapsed.TotalSeconds:0.0} s."));
         var conversions = ConversionCounts.None;
         for (int i = 0; i < files.Length; i++)
         {
@@ -148,7 +148,7 @@ internal static class ImageFolderReader
         int? perClass, ulong seed, Action<string> log)
     {
         var all = new CifarData(pixels, files.Select(f => f.Label).ToArray(), layout.Classes.Count, string.Create(CultureInfo.InvariantCulture,
-            $"image folder {split}/ ({files.Count:N0} images in {layout.Classes.Count} classes, {layout.Root})"));
+            $"image folder {split}/ ({Plural.Of(files.Count, "image")} in {layout.Classes.Count} classes, {layout.Root})"));
         var (data, order) = ClassBalancedSubset.Draw(all, perClass, seed, split == TrainSplitName, c => layout.Classes[c]);
         if (perClass is not null)
         {
