@@ -11,6 +11,10 @@ namespace Cifar100Training.Tests;
 public sealed class ImageFolderReaderTests : IDisposable
 {
     private const int Plane = 32 * 32;
+
+    /// <summary>Pillow 9.4's BILINEAR resize of the 40-pixel ramp 0, 6, 12, ..., 234 to 32 pixels.</summary>
+    private static readonly byte[] PillowRamp =
+        { 2, 9, 15, 23, 31, 39, 45, 53, 61, 69, 75, 83, 91, 99, 105, 113, 121, 129, 135, 143, 151, 159, 165, 173, 181, 189, 195, 203, 211, 219, 225, 233 };
     private readonly TempDirectory temp = new();
     private readonly List<string> log = new();
     private int next;
@@ -56,14 +60,8 @@ public sealed class ImageFolderReaderTests : IDisposable
     [Fact]
     public void Read_Png_PixelsExactInCifarPlanes()
     {
-        ImageFiles.Write(Image("train", "x", "g.png"), 32, 32, (x, y) => new SKColor((byte)(x * 8), (byte)(y * 8), (byte)(x + y)));
-        WriteClass("train", "y", 1);
-        WriteClasses("test", 0, 1, "x", "y");
+        byte[] image = ReadAlone("g.png", 32, 32, (x, y) => new SKColor((byte)(x * 8), (byte)(y * 8), (byte)(x + y)));
 
-        ImageFolderData data = Read();
-
-        int i = data.TrainFiles.ToList().IndexOf("train/x/g.png");
-        var image = data.Train.Pixels.AsSpan(i * CifarData.PixelsPerImage, CifarData.PixelsPerImage);
         for (int y = 0; y < 32; y++)
         {
             for (int x = 0; x < 32; x++)
@@ -78,18 +76,12 @@ public sealed class ImageFolderReaderTests : IDisposable
     [Fact]
     public void Read_40x40Png_ResizedAsPillowsBilinear()
     {
-        ImageFiles.Write(Image("train", "x", "big.png"), 40, 40, (x, y) => new SKColor((byte)(x * 6), (byte)(y * 6), (byte)((x + y) * 3)));
-        WriteClass("train", "y", 1);
-        WriteClasses("test", 0, 1, "x", "y");
-
-        ImageFolderData data = Read();
+        byte[] image = ReadAlone("big.png", 40, 40, (x, y) => new SKColor((byte)(x * 6), (byte)(y * 6), (byte)((x + y) * 3)));
 
         // Pillow 9.4: Image.fromarray(a).resize((32, 32), Image.BILINEAR) of the same 40x40 image.
-        byte[] pillow = { 2, 9, 15, 23, 31, 39, 45, 53, 61, 69, 75, 83, 91, 99, 105, 113, 121, 129, 135, 143, 151, 159, 165, 173, 181, 189, 195, 203, 211, 219, 225, 233 };
         byte[] pillowBlueRow5 = { 20, 23, 27, 31, 34, 38, 42, 46, 49, 53, 57, 61, 64, 68, 72, 76, 79, 83, 87, 91, 94, 98, 102, 106, 109, 113, 117, 121, 124, 128, 132, 135 };
-        var image = ImageOf(data, "train/x/big.png");
-        image[..32].Should().Equal(pillow, "red row 0");
-        Enumerable.Range(0, 32).Select(y => image[Plane + (y * 32)]).Should().Equal(pillow, "green column 0");
+        image[..32].Should().Equal(PillowRamp, "red row 0");
+        Enumerable.Range(0, 32).Select(y => image[Plane + (y * 32)]).Should().Equal(PillowRamp, "green column 0");
         image.AsSpan((2 * Plane) + (5 * 32), 32).ToArray().Should().Equal(pillowBlueRow5);
         Log.Should().Contain("Resized 1 image that is not 32x32 (e.g. train/x/big.png, 40x40)");
     }
@@ -97,18 +89,12 @@ public sealed class ImageFolderReaderTests : IDisposable
     [Fact]
     public void Read_40x50Png_ShorterSideTo32ThenCentreCropAsTorchvision()
     {
-        ImageFiles.Write(Image("train", "x", "tall.png"), 40, 50, (x, y) => new SKColor((byte)(x * 6), (byte)(y * 5), 77));
-        WriteClass("train", "y", 1);
-        WriteClasses("test", 0, 1, "x", "y");
-
-        ImageFolderData data = Read();
+        byte[] image = ReadAlone("tall.png", 40, 50, (x, y) => new SKColor((byte)(x * 6), (byte)(y * 5), 77));
 
         // torchvision 0.14: Compose([Resize(32), CenterCrop(32)]) of the same PIL image (resized to 32x40, rows 4 to 35 kept).
         byte[] green = { 26, 32, 38, 44, 51, 57, 63, 69, 76, 82, 88, 94, 101, 107, 113, 119, 126, 132, 138, 144, 151, 157, 163, 169, 176, 182, 188, 194, 201, 207, 213, 219 };
-        byte[] red = { 2, 9, 15, 23, 31, 39, 45, 53, 61, 69, 75, 83, 91, 99, 105, 113, 121, 129, 135, 143, 151, 159, 165, 173, 181, 189, 195, 203, 211, 219, 225, 233 };
-        var image = ImageOf(data, "train/x/tall.png");
         Enumerable.Range(0, 32).Select(y => image[Plane + (y * 32)]).Should().Equal(green);
-        image[..32].Should().Equal(red);
+        image[..32].Should().Equal(PillowRamp, "the width was 40 as in the square case");
         image.AsSpan(2 * Plane, Plane).ToArray().Should().OnlyContain(b => b == 77);
     }
 
@@ -496,6 +482,15 @@ public sealed class ImageFolderReaderTests : IDisposable
 
     private ImageFolderData Read(DataFolderOptions? options = null) =>
         ImageFolderReader.Read(Data, (options ?? new DataFolderOptions()) with { CacheDirectory = Cache }, log.Add);
+
+    /// <summary>Writes train/x/<paramref name="file"/> beside one image of class y and a test image of each, reads the folder, and returns that image's pixels.</summary>
+    private byte[] ReadAlone(string file, int width, int height, Func<int, int, SKColor> pixel)
+    {
+        ImageFiles.Write(Image("train", "x", file), width, height, pixel);
+        WriteClass("train", "y", 1);
+        WriteClasses("test", 0, 1, "x", "y");
+        return ImageOf(Read(), $"train/x/{file}");
+    }
 
     private string Image(string split, string className, string file)
     {

@@ -17,39 +17,19 @@ namespace Cifar100Training;
 /// skipped, files other than .jpg, .jpeg and .png (any case) are skipped and counted in <see cref="Notes"/>, and an
 /// empty class, differing class lists or a split without class folders stop with a message.
 /// </summary>
-internal sealed class ImageFolderLayout
+/// <param name="Root">The data folder, full path.</param>
+/// <param name="TestSplit">The folder of the test split: "test" or "val".</param>
+/// <param name="Classes">The class names, sorted ordinally; label i is Classes[i].</param>
+/// <param name="Train">The training images in torchvision's order.</param>
+/// <param name="Test">The test images in torchvision's order.</param>
+/// <param name="Notes">What was skipped or chosen, for the log.</param>
+internal sealed record ImageFolderLayout(string Root, string TestSplit, IReadOnlyList<string> Classes, IReadOnlyList<ImageFile> Train,
+    IReadOnlyList<ImageFile> Test, IReadOnlyList<string> Notes)
 {
     public const string TrainSplit = "train";
     public static readonly string[] TestSplits = { "test", "val" };
     public static readonly string[] Extensions = { ".jpg", ".jpeg", ".png" };
     private const int MaxDepth = 32;
-
-    private ImageFolderLayout(string root, string testSplit, IReadOnlyList<string> classes, IReadOnlyList<ImageFile> train,
-        IReadOnlyList<ImageFile> test, IReadOnlyList<string> notes)
-    {
-        Root = root;
-        TestSplit = testSplit;
-        Classes = classes;
-        Train = train;
-        Test = test;
-        Notes = notes;
-    }
-
-    /// <summary>The data folder, full path.</summary>
-    public string Root { get; }
-
-    /// <summary>The folder of the test split: "test" or "val".</summary>
-    public string TestSplit { get; }
-
-    /// <summary>The class names, sorted ordinally; label i is Classes[i].</summary>
-    public IReadOnlyList<string> Classes { get; }
-
-    public IReadOnlyList<ImageFile> Train { get; }
-
-    public IReadOnlyList<ImageFile> Test { get; }
-
-    /// <summary>What was skipped or chosen, for the log.</summary>
-    public IReadOnlyList<string> Notes { get; }
 
     /// <summary>Whether the folder has a train/, test/ or val/ subfolder (what <see cref="DataFolder.Detect"/> looks for).</summary>
     public static bool AnyPresent(string directory) =>
