@@ -428,6 +428,19 @@ public sealed class ImageFolderReaderTests : IDisposable
     }
 
     [Fact]
+    public void Read_FolderWithoutSplitsOrMissing_SaysSoWithTheLayout()
+    {
+        WriteClasses("training", 2, 1);
+
+        Action read = () => Read();
+        Action missing = () => ImageFolderReader.Read(Path.Combine(temp.Path, "nowhere"), new DataFolderOptions { CacheDirectory = Cache }, log.Add);
+
+        read.Should().Throw<DataFormatException>().Which.Message.Should()
+            .StartWith($"--data: '{Data}' has no train/, test/ or val/ folder. An image folder is DIR/train/<class>/<image>");
+        missing.Should().Throw<DataFormatException>().Which.Message.Should().StartWith($"--data: '{Path.Combine(temp.Path, "nowhere")}' does not exist.");
+    }
+
+    [Fact]
     public void Read_OneClass_RefusesForAClassifierNeedsTwo()
     {
         WriteClasses("train", 1, 1);

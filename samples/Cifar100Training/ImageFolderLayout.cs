@@ -58,8 +58,11 @@ internal sealed record ImageFolderLayout(string Root, string TestSplit, IReadOnl
         bool hasTrain = Directory.Exists(Path.Combine(root, TrainSplit));
         if (!hasTrain || testSplit is null)
         {
-            string found = hasTrain ? $"{Path.Combine(root, TrainSplit)} but neither a test/ nor a val/ folder" : $"{Path.Combine(root, testSplit!)} but no train/ folder";
-            throw new DataFormatException($"--data: '{root}' has {found}. {Layout}");
+            string found = !Directory.Exists(root) ? "does not exist"
+                : hasTrain ? $"has {Path.Combine(root, TrainSplit)} but neither a test/ nor a val/ folder"
+                : testSplit is not null ? $"has {Path.Combine(root, testSplit)} but no train/ folder"
+                : "has no train/, test/ or val/ folder";
+            throw new DataFormatException($"--data: '{root}' {found}. {Layout}");
         }
 
         var notes = new List<string>();
