@@ -1,6 +1,7 @@
 using System;
 using System.Globalization;
 using System.Linq;
+using System.Reflection;
 using SkiaSharp;
 
 namespace Cifar100Training;
@@ -18,9 +19,14 @@ internal static class ImageDecoder
     /// <summary>Pillow's limit for one image (<c>2 * Image.MAX_IMAGE_PIXELS</c>, where it raises DecompressionBombError).</summary>
     public const long MaxPixels = 2L * 89_478_485;
 
+    /// <summary>The package's version (3.119.4; the assembly version stays 3.119.0.0 across patches, which may update the codecs).</summary>
+    private static readonly string SkiaVersion =
+        typeof(SKCodec).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion.Split('+')[0]
+        ?? typeof(SKCodec).Assembly.GetName().Version?.ToString() ?? "unknown";
+
     /// <summary>What decides the decoded pixels, for the cache's fingerprint: a change here decodes again.</summary>
     public static string Settings(int side) => string.Create(CultureInfo.InvariantCulture,
-        $"decoder=SkiaSharp {typeof(SKCodec).Assembly.GetName().Version} native {SkiaSharpVersion.Native};rgba-unpremul;no-colour-management;" +
+        $"decoder=SkiaSharp {SkiaVersion} native {SkiaSharpVersion.Native};rgba-unpremul;no-colour-management;" +
         $"no-exif-rotation;alpha-dropped;grey-repeated;resize=torchvision Resize({side})+CenterCrop({side}), Pillow bilinear");
 
     /// <summary>
