@@ -81,12 +81,10 @@ internal static class ImageFolderReader
             log(line);
         }
 
-        var (train, trainFiles) = Split(layout, layout.Train, images.Train, TrainSplitName, options.TrainPerClass, options.Seed, log);
+        var (train, trainFiles) = Split(layout, layout.Train, images.Train, ImageFolderLayout.TrainSplit, options.TrainPerClass, options.Seed, log);
         var (test, testFiles) = Split(layout, layout.Test, images.Test, layout.TestSplit, options.TestPerClass, options.Seed, log);
         return new ImageFolderData(train, test, classes, trainFiles, testFiles);
     }
-
-    private const string TrainSplitName = ImageFolderLayout.TrainSplit;
 
     private static DecodedImages Decode(ImageFolderLayout layout, int side, Action<string> log)
     {
@@ -149,7 +147,7 @@ internal static class ImageFolderReader
     {
         var all = new CifarData(pixels, files.Select(f => f.Label).ToArray(), layout.Classes.Count, string.Create(CultureInfo.InvariantCulture,
             $"image folder {split}/ ({Plural.Of(files.Count, "image")} in {layout.Classes.Count} classes, {layout.Root})"));
-        var (data, order) = ClassBalancedSubset.Draw(all, perClass, seed, split == TrainSplitName, c => layout.Classes[c]);
+        var (data, order) = ClassBalancedSubset.Draw(all, perClass, seed, split == ImageFolderLayout.TrainSplit, c => layout.Classes[c]);
         if (perClass is not null)
         {
             log($"Subset: {data.Description}.");
