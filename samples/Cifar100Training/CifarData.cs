@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 
 namespace Cifar100Training;
 
@@ -53,6 +54,27 @@ internal sealed class CifarData
 
     /// <summary>Where the data came from, for the console (says "synthetic" when it is).</summary>
     public string Description { get; }
+
+    /// <summary>The images at <paramref name="indices"/>, in that order, with their labels and corruption flags.</summary>
+    public CifarData Select(IReadOnlyList<int> indices, string description)
+    {
+        ArgumentNullException.ThrowIfNull(indices);
+        var pixels = new byte[indices.Count * PixelsPerImage];
+        var labels = new int[indices.Count];
+        bool[]? corrupted = Corrupted is null ? null : new bool[indices.Count];
+        for (int k = 0; k < indices.Count; k++)
+        {
+            int i = indices[k];
+            Pixels.AsSpan(i * PixelsPerImage, PixelsPerImage).CopyTo(pixels.AsSpan(k * PixelsPerImage));
+            labels[k] = Labels[i];
+            if (corrupted is not null)
+            {
+                corrupted[k] = Corrupted![i];
+            }
+        }
+
+        return new CifarData(pixels, labels, ClassCount, description, corrupted);
+    }
 
     /// <summary>The first <paramref name="count"/> images (all of them when there are fewer).</summary>
     public CifarData Take(int count)

@@ -14,4 +14,7 @@ internal enum DataFormat
 
     /// <summary>MNIST-format IDX files (28x28 grey, labels 0 to 9), padded to 32x32 and repeated to 3 channels; 10 classes.</summary>
     Idx,
+
+    /// <summary>Class folders of JPEG and PNG images (train/&lt;class&gt;/*, test/&lt;class&gt;/* or val/&lt;class&gt;/*), decoded to 32x32 RGB; as many classes as folders.</summary>
+    ImageFolder,
 }
