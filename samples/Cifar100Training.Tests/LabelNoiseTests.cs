@@ -88,7 +88,7 @@ public sealed class LabelNoiseTests : IDisposable
         IdxFiles.WriteFolder(temp.Path);
         var options = TrainingOptions.Parse(new[] { "--data", temp.Path, "--label-noise", "0.5", "--noise-type", "pair" });
 
-        var (train, test, format) = Program.LoadData(options);
+        var (train, test, format, _) = Program.LoadData(options, _ => { });
 
         format.Should().Be(DataFormat.Idx);
         train.Corrupted!.Count(c => c).Should().Be(2, "round(0.5 x 3) = 2");
@@ -103,7 +103,7 @@ public sealed class LabelNoiseTests : IDisposable
         IdxFiles.WriteFolder(temp.Path);
         var options = TrainingOptions.Parse(new[] { "--data", temp.Path });
 
-        var (train, _, _) = Program.LoadData(options);
+        var (train, _, _, _) = Program.LoadData(options, _ => { });
 
         options.LabelNoise.Should().Be(0);
         train.Labels.Should().Equal(7, 0, 9);
@@ -116,15 +116,15 @@ public sealed class LabelNoiseTests : IDisposable
         IdxFiles.WriteFolder(temp.Path);
         string output = Path.Combine(temp.Path, "out");
 
-        var (code, error) = ConsoleCollection.RunMain("--data", temp.Path, "--label-noise", "0.5", "--compare", "full,rebatched",
+        var (code, error) = ConsoleCollection.RunMain("--data", temp.Path, "--label-noise", "0.5", "--compare", "full,lowest",
             "--model", "tiny", "--epochs", "1", "--batch-size", "4", "--threads", "1", "--output", output);
 
         code.Should().Be(0, error);
         string[] full = File.ReadAllLines(Path.Combine(output, "full", "metrics.csv"));
-        string[] rebatched = File.ReadAllLines(Path.Combine(output, "rebatched", "metrics.csv"));
+        string[] lowest = File.ReadAllLines(Path.Combine(output, "lowest", "metrics.csv"));
         full[0].Should().EndWith(",noisy_kept_share");
         full[1].Should().EndWith(",", "a full run trains on everything: the share is left empty");
-        double share = double.Parse(rebatched[1].Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture);
+        double share = double.Parse(lowest[1].Split(',')[^1], System.Globalization.CultureInfo.InvariantCulture);
         share.Should().BeInRange(0, 1);
     }
 }

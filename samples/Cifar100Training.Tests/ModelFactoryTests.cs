@@ -42,7 +42,7 @@ public sealed class ModelFactoryTests
         var options = TrainingOptions.Parse(new[] { "--model", "tiny", "--groups", "2" });
         ModelFactory.CheckGroups(options);
 
-        using var model = ModelFactory.Build(options, "group", 10, _ => { });
+        using var model = ModelFactory.Build(options, NormKind.Group, 10, _ => { });
 
         var norms = model.modules().OfType<ChannelGroupNorm>().ToList();
         norms.Should().NotBeEmpty();
@@ -54,10 +54,10 @@ public sealed class ModelFactoryTests
     {
         var options = TrainingOptions.Parse(new[] { "--model", "tiny" });
 
-        using var batch = ModelFactory.Build(options, "batch", 10, _ => { });
-        using var group = ModelFactory.Build(options, "group", 10, _ => { });
+        using var batch = ModelFactory.Build(options, NormKind.Batch, 10, _ => { });
+        using var group = ModelFactory.Build(options, NormKind.Group, 10, _ => { });
 
-        using var groupWs = ModelFactory.Build(options, "group-ws", 10, _ => { });
+        using var groupWs = ModelFactory.Build(options, NormKind.GroupWs, 10, _ => { });
 
         batch.modules().OfType<ChannelGroupNorm>().Should().BeEmpty();
         batch.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Should().NotBeEmpty();

@@ -1,6 +1,7 @@
 using System;
 using System.Linq;
 using FluentAssertions;
+using SelectiveLoss.Training;
 using Xunit;
 
 namespace Cifar100Training.Tests;
@@ -10,17 +11,20 @@ namespace Cifar100Training.Tests;
 public sealed class TrainingOptionsTests
 {
     [Fact]
-    public void Parse_NoArguments_ComparesFullRebatchedRandomAtKeep06WithTwentyPercentNoise()
+    public void Parse_NoArguments_ComparesFullLowestRandomAtKeep06WithTwentyPercentNoise()
     {
         TrainingOptions o = TrainingOptions.Parse(Array.Empty<string>());
 
-        o.Runs.Select(r => r.Name).Should().Equal("full", "rebatched", "random");
-        o.Runs.Should().OnlyContain(r => r.Norm == "group-ws", "GroupNorm with weight-standardised convolutions learned digits fastest (docs/time-to-accuracy.md)");
+        o.Runs.Select(r => r.Name).Should().Equal("full", "lowest", "random");
+        o.Runs.Should().OnlyContain(r => r.Norm == NormKind.GroupWs, "GroupNorm with weight-standardised convolutions learned digits fastest (docs/time-to-accuracy.md)");
+        o.Runs[1].Should().Be(new RunSpec("lowest", RunRule.Lowest, NormKind.GroupWs, null, StepExecution.Rebatched));
+        o.Seeds.Should().Equal(1UL);
+        o.EvalEvery.Should().Be(1);
         o.Keep.Should().Be(0.6);
         o.LabelNoise.Should().Be(0.2);
         o.DataDirectory.Should().BeNull();
         o.BatchSize.Should().Be(64);
-        o.Norm.Should().Be("group-ws");
+        o.Norm.Should().Be(NormKind.GroupWs);
     }
 
     [Fact]
@@ -33,9 +37,9 @@ public sealed class TrainingOptionsTests
             "--threads", "1", "--output", "out", "--resume",
         });
 
-        o.Runs.Select(r => (r.Name, r.Norm)).Should().Equal(("full", "batch"), ("random", "batch"));
+        o.Runs.Select(r => (r.Name, r.Norm)).Should().Equal(("full", NormKind.Batch), ("random", NormKind.Batch));
         (o.Keep, o.Epochs, o.BatchSize, o.LearningRate, o.Seed).Should().Be((0.5, 3, 16, 0.05, 7UL));
-        (o.Model, o.Norm, o.LabelNoise, o.TrainSize, o.TestSize, o.Threads).Should().Be(("tiny", "batch", 0.4, 100, 50, 1));
+        (o.Model, o.Norm, o.LabelNoise, o.TrainSize, o.TestSize, o.Threads).Should().Be(("tiny", NormKind.Batch, 0.4, 100, 50, 1));
         (o.Output, o.Resume).Should().Be(("out", true));
     }
 
@@ -87,10 +91,24 @@ public sealed class TrainingOptionsTests
     [Theory]
     [InlineData(new[] { "--bogus" }, "Unknown option 'bogus'")]
     [InlineData(new[] { "--keep", "1.5" }, "--keep: '1.5' must be a number in (0, 1]")]
-    [InlineData(new[] { "--strategy", "topk" }, "--strategy: 'topk' in 'topk' is not a rule. Use one of full, lowest, highest, sb, infobatch, random, masked, rebatched, cached")]
+    [InlineData(new[] { "--strategy", "topk" }, "--strategy: 'topk' in 'topk' is not a rule. Use one of full, lowest, highest, random, sb, infobatch")]
     [InlineData(new[] { "--compare", "full,topk:group" }, "--compare: 'topk' in 'topk:group' is not a rule")]
-    [InlineData(new[] { "--compare", "full,lowest:layer" }, "--compare: 'lowest:layer' has the norm suffix 'layer'. Use one of batch, group, group-ws")]
-    [InlineData(new[] { "--compare", "full:batch,full:" }, "--compare: 'full:' has the norm suffix ''")]
+    [InlineData(new[] { "--compare", "full,lowest:layer" }, "--compare: 'lowest:layer' has the part 'layer'. Use norms batch, group, group-ws, score sources fresh, cached, last-loss or executions rebatched, masked")]
+    [InlineData(new[] { "--compare", "full:batch,full:" }, "--compare: 'full:' has the part ''")]
+    [InlineData(new[] { "--compare", "full,rebatched" }, "--compare: 'rebatched' in 'rebatched' is now lowest (rebatched is the default execution)")]
+    [InlineData(new[] { "--compare", "full,cached" }, "--compare: 'cached' in 'cached' is now lowest:cached")]
+    [InlineData(new[] { "--compare", "full,masked:batch" }, "--compare: 'masked' in 'masked:batch' is now lowest:masked")]
+    [InlineData(new[] { "--compare", "full:masked" }, "--compare: 'full:masked' names a score source or execution, but full trains every sample with a plain step")]
+    [InlineData(new[] { "--compare", "infobatch:cached" }, "--compare: 'infobatch:cached' names a score source or execution, but infobatch trains through InfoBatch's sampler")]
+    [InlineData(new[] { "--compare", "lowest:batch:group" }, "--compare: 'lowest:batch:group' names a norm twice")]
+    [InlineData(new[] { "--scores", "stale" }, "--scores: 'stale' is not one of fresh, cached, last-loss")]
+    [InlineData(new[] { "--execution", "dense" }, "--execution: 'dense' is not one of rebatched, masked")]
+    [InlineData(new[] { "--seeds", "1,x" }, "--seeds: 'x' in '1,x' is not a whole number")]
+    [InlineData(new[] { "--seeds", "1,2,1" }, "--seeds: 1 is given twice")]
+    [InlineData(new[] { "--eval-every", "0" }, "--eval-every: '0' must be a number in (0, 1]")]
+    [InlineData(new[] { "--eval-every", "1.5" }, "--eval-every: '1.5' must be a number in (0, 1]")]
+    [InlineData(new[] { "--train-per-class", "10" }, "--train-per-class and --test-per-class choose a class-balanced subset of --data")]
+    [InlineData(new[] { "--max-restarts", "-1" }, "--max-restarts: '-1' is not a whole number from 0 to 1000")]
     [InlineData(new[] { "--compare", "full,lowest,full" }, "--compare: 'full' is given twice")]
     [InlineData(new[] { "--compare", "," }, "--compare: give a comma-separated list of runs")]
     [InlineData(new[] { "--norm", "layer" }, "--norm: 'layer' is not one of batch, group, group-ws")]
@@ -103,7 +121,7 @@ public sealed class TrainingOptionsTests
     [InlineData(new[] { "--infobatch-anneal", "0" }, "--infobatch-anneal: '0' must be a number in (0, 1]")]
     [InlineData(new[] { "--groups", "0" }, "--groups: '0' is not a whole number from 1 to 4096")]
     [InlineData(new[] { "--groups", "4", "--norm", "batch" }, "--groups sets the group count of GroupNorm, and no run uses group or group-ws")]
-    [InlineData(new[] { "--accumulate" }, "--accumulate applies to sb and infobatch runs, and the runs have neither")]
+    [InlineData(new[] { "--accumulate" }, "--accumulate applies to sb runs (infobatch's sampler yields full batches itself), and the runs have none")]
     [InlineData(new[] { "--schedule", "ramp:x" }, "--schedule: 'ramp:x'")]
     [InlineData(new[] { "--epochs" }, "--epochs needs a value")]
     [InlineData(new[] { "--lr", "--swap" }, "--lr needs a value")]
@@ -126,24 +144,53 @@ public sealed class TrainingOptionsTests
         TrainingOptions o = TrainingOptions.Parse(new[] { "--compare", "full:batch, lowest:group,infobatch:group-ws,sb", "--norm", "batch" });
 
         o.Runs.Select(r => (r.Name, r.Rule, r.Norm)).Should().Equal(
-            ("full:batch", "full", "batch"), ("lowest:group", "lowest", "group"), ("infobatch:group-ws", "infobatch", "group-ws"), ("sb", "sb", "batch"));
+            ("full:batch", RunRule.Full, NormKind.Batch), ("lowest:group", RunRule.Lowest, NormKind.Group),
+            ("infobatch:group-ws", RunRule.InfoBatch, NormKind.GroupWs), ("sb", RunRule.SelectiveBackprop, NormKind.Batch));
         o.Runs.Select(r => r.Folder).Should().Equal("full-batch", "lowest-group", "infobatch-group-ws", "sb");
     }
 
     [Fact]
     public void Parse_EveryRule_AcceptedWithTheDefaultNorm()
     {
-        TrainingOptions o = TrainingOptions.Parse(new[] { "--compare", "full,lowest,highest,sb,infobatch,random,masked,rebatched,cached" });
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--compare", "full,lowest,highest,random,sb,infobatch" });
 
-        o.Runs.Select(r => r.Rule).Should().Equal(RunSpec.Rules);
-        o.Runs.Should().OnlyContain(r => r.Norm == "group-ws");
-        o.Runs.Where(r => r.HasKeepRatio).Select(r => r.Name).Should().Equal("lowest", "highest", "random", "masked", "rebatched", "cached");
+        o.Runs.Select(r => r.Rule).Should().Equal(RunSpec.Rules.Values);
+        o.Runs.Should().OnlyContain(r => r.Norm == NormKind.GroupWs);
+        o.Runs.Where(r => r.HasKeepRatio).Select(r => r.Name).Should().Equal("lowest", "highest", "random");
+        o.Runs.Where(r => r.UsesStep).Select(r => r.Name).Should().Equal("lowest", "highest", "random", "sb");
+    }
+
+    [Fact]
+    public void Parse_EntryParts_RuleNormScoresAndExecutionApartInAnyOrder()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[]
+        {
+            "--compare", "lowest:cached:batch,lowest:masked,sb:last-loss:group,random", "--scores", "fresh", "--execution", "masked", "--norm", "group",
+        });
+
+        o.Runs.Select(r => (r.Rule, r.Norm, r.Scores, r.Execution)).Should().Equal(
+            (RunRule.Lowest, NormKind.Batch, ScoreSource.Cached, StepExecution.Masked),
+            (RunRule.Lowest, NormKind.Group, ScoreSource.Fresh, StepExecution.Masked),
+            (RunRule.SelectiveBackprop, NormKind.Group, ScoreSource.LastTrainingLoss, StepExecution.Masked),
+            (RunRule.Random, NormKind.Group, ScoreSource.Fresh, StepExecution.Masked));
+        TrainingOptions.Parse(new[] { "--compare", "full,infobatch", "--scores", "cached" }).Runs.Should().OnlyContain(r => r.Scores == null,
+            "full and infobatch take no score source: --scores applies to the step rules");
+    }
+
+    [Fact]
+    public void Parse_Seeds_ListInOrderDataSeedApart()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--seeds", "3, 1,2", "--seed", "9", "--eval-every", "0.25" });
+
+        o.Seeds.Should().Equal(3UL, 1UL, 2UL);
+        o.Seed.Should().Be(9UL, "--seed keeps choosing the data, the subsets and the noisy labels");
+        o.EvalEvery.Should().Be(0.25);
     }
 
     [Fact]
     public void Parse_SameRuleWithTwoNorms_TwoRuns()
     {
-        TrainingOptions.Parse(new[] { "--compare", "full:batch,full:group" }).Runs.Select(r => r.Norm).Should().Equal("batch", "group");
+        TrainingOptions.Parse(new[] { "--compare", "full:batch,full:group" }).Runs.Select(r => r.Norm).Should().Equal(NormKind.Batch, NormKind.Group);
     }
 
     [Fact]
@@ -151,7 +198,7 @@ public sealed class TrainingOptionsTests
     {
         TrainingOptions o = TrainingOptions.Parse(new[] { "--strategy", "infobatch:batch" });
 
-        o.Runs.Should().ContainSingle().Which.Should().Be(new RunSpec("infobatch:batch", "infobatch", "batch"));
+        o.Runs.Should().ContainSingle().Which.Should().Be(new RunSpec("infobatch:batch", RunRule.InfoBatch, NormKind.Batch));
     }
 
     [Fact]
@@ -159,7 +206,7 @@ public sealed class TrainingOptionsTests
     {
         TrainingOptions o = TrainingOptions.Parse(new[] { "--swap", "--compare", "full,lowest:group" });
 
-        o.Runs.Select(r => r.Norm).Should().Equal("batch", "group");
+        o.Runs.Select(r => r.Norm).Should().Equal(NormKind.Batch, NormKind.Group);
     }
 
     [Fact]
@@ -190,7 +237,7 @@ public sealed class TrainingOptionsTests
     {
         string Of(string run, params string[] args) =>
             TrainingOptions.Parse(args.Concat(new[] { "--compare", "full,sb,infobatch" }).ToArray()).ResolveFor(DataFormat.Idx)
-                .FingerprintOf(RunSpec.Parse("--compare", run, "group"));
+                .FingerprintOf(RunSpec.Parse("--compare", run, NormKind.Group), 1);
 
         Of("full", "--keep", "0.3", "--sb-beta", "2", "--infobatch-prune", "0.2", "--accumulate", "--target-accuracy", "0.5")
             .Should().Be(Of("full"), "none of these change how full trains");
@@ -202,6 +249,12 @@ public sealed class TrainingOptionsTests
         Of("lowest:batch").Should().NotBe(Of("lowest"), "the norm decides the result");
         Of("lowest", "--groups", "2").Should().NotBe(Of("lowest"));
         Of("lowest", "--epochs", "2").Should().NotBe(Of("lowest"));
+        Of("lowest:cached").Should().NotBe(Of("lowest"), "the score source decides the result");
+        Of("lowest:masked").Should().NotBe(Of("lowest"), "so does the execution");
+        Of("lowest", "--eval-every", "0.5").Should().NotBe(Of("lowest"), "the metrics rows differ");
+        Of("lowest", "--weight-decay", "0").Should().NotBe(Of("lowest"));
+        TrainingOptions.Parse(new[] { "--compare", "full" }).ResolveFor(DataFormat.Idx).FingerprintOf(RunSpec.Parse("--compare", "full", NormKind.Group), 2)
+            .Should().NotBe(Of("full"), "each run seed is its own run");
     }
 
     [Fact]
@@ -224,7 +277,9 @@ public sealed class TrainingOptionsTests
     [InlineData("--epochs", "x", "--epochs: 'x' is not a whole number")]
     [InlineData("--norm", "groupnorm", "--norm: 'groupnorm' is not one of batch, group, group-ws")]
     [InlineData("--compare", "full,bogus", "--compare: 'bogus' in 'bogus' is not a rule")]
-    [InlineData("--compare", "full:batch,lowest:gn", "--compare: 'lowest:gn' has the norm suffix 'gn'")]
+    [InlineData("--compare", "full:batch,lowest:gn", "--compare: 'lowest:gn' has the part 'gn'")]
+    [InlineData("--seeds", "1;2", "--seeds: '1;2' in '1;2' is not a whole number")]
+    [InlineData("--eval-every", "often", "--eval-every: 'often' must be a number")]
     [InlineData("--target-accuracy", "1.5", "--target-accuracy: '1.5' must be a number in (0, 1]")]
     [InlineData("--lr", "fast", "--lr: 'fast' must be a number")]
     public void Main_BadValue_ExitsWithCode2NamingTheOption(string option, string value, string expected)

@@ -15,11 +15,17 @@ internal sealed class BatchBuilder
     public const int Padding = 4;
     private readonly float[] mean = new float[CifarData.Channels];
     private readonly float[] std = new float[CifarData.Channels];
+    private readonly CifarData train;
+    private readonly Action<int, int>? onTrainingRead;
 
     /// <summary>Per-channel mean and standard deviation from the training images.</summary>
-    public BatchBuilder(CifarData train)
+    /// <param name="train">The training images.</param>
+    /// <param name="onTrainingRead">Told (epoch, index) for every training image a batch reads: how a test counts reads.</param>
+    public BatchBuilder(CifarData train, Action<int, int>? onTrainingRead = null)
     {
         ArgumentNullException.ThrowIfNull(train);
+        this.train = train;
+        this.onTrainingRead = onTrainingRead;
         const int Plane = CifarData.Side * CifarData.Side;
         for (int c = 0; c < CifarData.Channels; c++)
         {
@@ -50,6 +56,11 @@ internal sealed class BatchBuilder
         for (int b = 0; b < indices.Length; b++)
         {
             int index = indices[b];
+            if (ReferenceEquals(data, train))
+            {
+                onTrainingRead?.Invoke(epoch, index);
+            }
+
             labels[b] = data.Labels[index];
             int ox = 0, oy = 0;
             bool flip = false;

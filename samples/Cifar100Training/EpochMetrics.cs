@@ -5,7 +5,8 @@ using System.Text;
 
 namespace Cifar100Training;
 
-/// <summary>One line of <c>metrics.csv</c>.</summary>
+/// <summary>One line of <c>metrics.csv</c>: an evaluation, at the end of an epoch or every --eval-every of one.</summary>
+/// <param name="Epoch">Epochs trained at this evaluation, fractional with --eval-every (1.25 = a quarter into the second).</param>
 /// <param name="TrainSeconds">
 /// Training wall time from the start of the run to the end of this epoch's training: batches, selection, updates (and
 /// the final flush of an accumulating run); evaluation and checkpointing are not in it. A resumed run continues the
@@ -17,19 +18,19 @@ namespace Cifar100Training;
 /// select (loss-ranked ones, and random as their control, whose share should sit at the noise rate); null, an empty
 /// field, for full runs and when no label was made wrong.
 /// </param>
-internal sealed record EpochMetrics(int Epoch, double TrainSeconds, double EvalSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated,
+internal sealed record EpochMetrics(double Epoch, double TrainSeconds, double EvalSeconds, double TrainLoss, double TestAccuracy, long SamplesBackpropagated,
     double KeepRatio, double? NoisyKeptShare = null)
 {
     public const string Header = "epoch,train_seconds,eval_seconds,train_loss,test_accuracy,samples_backpropagated,keep_ratio,noisy_kept_share";
 
     public string ToCsv() => string.Create(CultureInfo.InvariantCulture,
-        $"{Epoch},{TrainSeconds:R},{EvalSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R},{NoisyKeptShare:R}");
+        $"{Epoch:R},{TrainSeconds:R},{EvalSeconds:R},{TrainLoss:R},{TestAccuracy:R},{SamplesBackpropagated},{KeepRatio:R},{NoisyKeptShare:R}");
 
     public static EpochMetrics FromCsv(string line)
     {
         string[] f = line.Split(',');
         return new EpochMetrics(
-            int.Parse(f[0], CultureInfo.InvariantCulture),
+            double.Parse(f[0], CultureInfo.InvariantCulture),
             double.Parse(f[1], CultureInfo.InvariantCulture),
             double.Parse(f[2], CultureInfo.InvariantCulture),
             double.Parse(f[3], CultureInfo.InvariantCulture),

@@ -20,15 +20,15 @@ internal static class ModelFactory
     /// group (GroupNorm with --groups groups, or per layer <see cref="ChannelGroupNorm.DefaultGroupCount"/>), or
     /// group-ws (the same GroupNorm, with weight-standardised convolutions).
     /// </summary>
-    public static DenseNet Build(TrainingOptions options, string norm, int classes, Action<string> report)
+    public static DenseNet Build(TrainingOptions options, NormKind norm, int classes, Action<string> report)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(report);
-        Func<long, Module<Tensor, Tensor>>? normLayer = norm is "group" or "group-ws"
+        Func<long, Module<Tensor, Tensor>>? normLayer = norm is NormKind.Group or NormKind.GroupWs
             ? c => new ChannelGroupNorm(options.Groups ?? ChannelGroupNorm.DefaultGroupCount(c), c)
             : null;
-        DenseNet model = Create(options.Model, classes, normLayer, norm == "group-ws");
-        if (options.Swap && norm == "batch")
+        DenseNet model = Create(options.Model, classes, normLayer, norm == NormKind.GroupWs);
+        if (options.Swap && norm == NormKind.Batch)
         {
             NormalizationSwapReport swap = model.ReplaceBatchNorm();
             report(swap.ToString());

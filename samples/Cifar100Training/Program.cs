@@ -32,14 +32,14 @@ internal static class Program
         string output = Path.GetFullPath(options.Output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
         if (options.Resume)
         {
-            RequireCheckpoint(output, options.Runs);
+            RequireCheckpoint(output, options);
         }
         else if (Directory.Exists(output) && Directory.GetFileSystemEntries(output).Length > 0)
         {
             throw new UsageException($"--output: '{output}' is not empty. Add --resume to continue the run there, or choose a new folder.");
         }
 
-        var (train, test, format) = LoadData(options);
+        var (train, test, format, classes) = LoadData(options, line => AnsiConsole.WriteLine(line));
         options = options.ResolveFor(format);
         ModelFactory.CheckGroups(options);
         Directory.CreateDirectory(output);
@@ -50,67 +50,85 @@ internal static class Program
         }
 
         AnsiConsole.WriteLine($"Data: {Describe(format)}, {train.ClassCount} classes");
+        if (classes is not null)
+        {
+            AnsiConsole.WriteLine($"Classes (label order): {string.Join(", ", classes)}");
+            AtomicFile.WriteText(Path.Combine(output, "classes.txt"), string.Join('\n', classes) + "\n");
+        }
+
         AnsiConsole.WriteLine($"Train: {train.Description}");
         AnsiConsole.WriteLine($"Test:  {test.Description} (clean labels)");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"Model: {options.Model}; device {device}; {torch.get_num_threads()} threads; " +
-            $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, seed {options.Seed}; " +
-            $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {TrainingOptions.AugmentName(options.Augment!.Value)}"));
+            $"{options.Epochs} epochs, batch {options.BatchSize}, lr {options.LearningRate}, weight decay {options.WeightDecay}; data seed {options.Seed}, run seeds {string.Join(",", options.Seeds)}; " +
+            $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {TrainingOptions.AugmentName(options.Augment!.Value)}, evaluation every {options.EvalEvery} epoch"));
         AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs.Select(r => $"{r.Name} ({Describe(options, r)})"))}");
         AnsiConsole.WriteLine($"Output: {output}");
         AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");
 
         var trainer = new RunTrainer(options, train, test, device);
         var results = new List<RunResult>();
+        string summaryPath = Path.Combine(output, "summary.csv");
+        string chart = Path.Combine(output, "accuracy-vs-time.png");
+        Summary? summary = null;
         AnsiConsole.Progress()
             .AutoClear(false)
             .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(ctx =>
             {
-                var tasks = new List<ProgressTask>();
-                foreach (RunSpec run in options.Runs)
+                var work = options.Seeds.SelectMany(seed => options.Runs.Select(run => (run, seed))).ToList();
+                var tasks = work.Select(w => ctx.AddTask(Markup.Escape(trainer.Label(w.run, w.seed)), autoStart: false)).ToList();
+                for (int i = 0; i < work.Count; i++)
                 {
-                    tasks.Add(ctx.AddTask(Markup.Escape(run.Name), autoStart: false));
-                }
-
-                for (int i = 0; i < options.Runs.Count; i++)
-                {
+                    var (run, seed) = work[i];
                     tasks[i].StartTask();
-                    results.Add(trainer.Run(options.Runs[i], Path.Combine(output, options.Runs[i].Folder), tasks[i],
-                        line => AnsiConsole.WriteLine(line)));
+                    results.Add(trainer.Run(run, seed, Path.Combine(output, Folder(options, run, seed)), tasks[i], line => AnsiConsole.WriteLine(line)));
                     tasks[i].StopTask();
+
+                    // After every run, so a killed invocation keeps what it finished.
+                    summary = Summary.Compute(results, options.Runs.Select(r => r.Name).ToList(), options.TargetAccuracy);
+                    AtomicFile.WriteText(summaryPath, summary.ToCsv());
+                    Report.WriteChart(chart, results, Describe(format));
                 }
             });
 
-        Summary summary = Summary.Compute(results.Select(r => (r.Name, r.Metrics)).ToList(), options.TargetAccuracy);
-        string summaryPath = Path.Combine(output, "summary.csv");
-        AtomicFile.WriteText(summaryPath, summary.ToCsv());
-        AnsiConsole.WriteLine(summary.Describe());
+        AnsiConsole.WriteLine(summary!.Describe());
         AnsiConsole.Write(Report.Table(results, summary));
-        string chart = Path.Combine(output, "accuracy-vs-time.png");
-        Report.WriteChart(chart, results, Describe(format));
         foreach (var r in results)
         {
-            AnsiConsole.WriteLine($"metrics: {Path.Combine(r.Directory, "metrics.csv")}");
+            AnsiConsole.WriteLine($"metrics: {Path.Combine(r.Directory, "metrics.csv")}" + (r.Failed ? $" (FAILED: {r.Error})" : string.Empty));
         }
 
         AnsiConsole.WriteLine($"summary: {summaryPath}");
         AnsiConsole.WriteLine($"chart:   {chart}");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {total.Elapsed.TotalSeconds:0} s. Output: {output}"));
-        return 0;
+        return results.Any(r => r.Failed) ? 5 : 0;
     }
+
+    /// <summary>A run's folder: its entry (with : as -), and a seed subfolder when there are several seeds.</summary>
+    internal static string Folder(TrainingOptions options, RunSpec run, ulong seed) =>
+        options.Seeds.Count > 1 ? Path.Combine(run.Folder, string.Create(CultureInfo.InvariantCulture, $"seed-{seed}")) : run.Folder;
 
     /// <summary>
     /// The training and test sets the options ask for: generated, or read from --data and capped to the first N;
     /// then label noise on the training set only, so the test set keeps its true labels.
     /// </summary>
-    internal static (CifarData Train, CifarData Test, DataFormat Format) LoadData(TrainingOptions options)
+    internal static (CifarData Train, CifarData Test, DataFormat Format, IReadOnlyList<string>? Classes) LoadData(TrainingOptions options, Action<string> log)
     {
         CifarData train, test;
         DataFormat format = DataFormat.Synthetic;
+        IReadOnlyList<string>? classes = null;
         if (options.DataDirectory is { } dir)
         {
-            (train, test, format) = DataFolder.Read(dir);
+            LoadedData data = DataFolder.Read(dir, new DataFolderOptions
+            {
+                ImageSize = options.ImageSize,
+                TrainPerClass = options.TrainPerClass,
+                TestPerClass = options.TestPerClass,
+                Seed = options.Seed,
+                CacheDirectory = options.ImageCache,
+            }, log);
+            (train, test, format, classes) = (data.Train, data.Test, data.Format, data.ClassNames);
             train = options.TrainSize is { } trainSize ? train.Take(trainSize) : train;
             test = options.TestSize is { } testSize ? test.Take(testSize) : test;
         }
@@ -120,10 +138,10 @@ internal static class Program
             test = SyntheticCifar.Generate(options.TestSize ?? 1000, options.Seed, "test");
         }
 
-        return (LabelNoise.Apply(train, options.LabelNoise, options.NoiseType, options.Seed), test, format);
+        return (LabelNoise.Apply(train, options.LabelNoise, options.NoiseType, options.Seed), test, format, classes);
     }
 
-    /// <summary>What a run trains with, for the header: its rule's parameters and its norm.</summary>
+    /// <summary>What a run trains with, for the header: its rule's parameters, scores, execution and norm.</summary>
     private static string Describe(TrainingOptions o, RunSpec run)
     {
         string keep = o.RampEpochs > 0
@@ -132,22 +150,22 @@ internal static class Program
         string accumulate = o.Accumulate ? string.Create(CultureInfo.InvariantCulture, $", accumulated to {o.BatchSize}") : string.Empty;
         string rule = run.Rule switch
         {
-            "full" => "every sample",
-            "sb" => string.Create(CultureInfo.InvariantCulture, $"Selective-Backprop beta {o.SbBeta}{accumulate}"),
-            "infobatch" => string.Create(CultureInfo.InvariantCulture, $"InfoBatch prune {o.InfoBatchPrune}, anneal {o.InfoBatchAnneal}{accumulate}"),
-            "masked" => $"lowest, masked, {keep}",
-            "cached" => $"lowest, cached scores, {keep}",
-            "rebatched" => $"lowest, {keep}",
-            _ => $"{run.Rule}, {keep}",
+            RunRule.Full => "every sample",
+            RunRule.SelectiveBackprop => string.Create(CultureInfo.InvariantCulture, $"Selective-Backprop beta {o.SbBeta}{accumulate}"),
+            RunRule.InfoBatch => string.Create(CultureInfo.InvariantCulture, $"InfoBatch sampler, prune {o.InfoBatchPrune}, anneal {o.InfoBatchAnneal}"),
+            _ => $"{RunSpec.NameOf(run.Rule)}, {keep}",
         };
+        string step = run.UsesStep
+            ? $"; {(run.Scores is { } s ? RunSpec.NameOf(s) : "default")} scores, {run.Execution.ToString().ToLowerInvariant()}"
+            : string.Empty;
         string groups = o.Groups is { } g ? string.Create(CultureInfo.InvariantCulture, $" {g} groups") : string.Empty;
         string norm = run.Norm switch
         {
-            "batch" => o.Swap ? "batch -> group, weight-standardised conv (swapped)" : "batch",
-            "group-ws" => $"group{groups}, weight-standardised conv",
+            NormKind.Batch => o.Swap ? "batch -> group, weight-standardised conv (swapped)" : "batch",
+            NormKind.GroupWs => $"group{groups}, weight-standardised conv",
             _ => $"group{groups}",
         };
-        return $"{rule}; norm {norm}";
+        return $"{rule}{step}; norm {norm}";
     }
 
     private static string Describe(DataFormat format) => format switch
@@ -155,17 +173,18 @@ internal static class Program
         DataFormat.Cifar100 => "CIFAR-100",
         DataFormat.Cifar10 => "CIFAR-10",
         DataFormat.Idx => "MNIST-format digits",
+        DataFormat.ImageFolder => "image folder",
         _ => "synthetic data",
     };
 
     /// <summary>--resume needs at least one run's checkpoint in the output folder; a run without one starts afresh.</summary>
-    private static void RequireCheckpoint(string output, IReadOnlyList<RunSpec> runs)
+    private static void RequireCheckpoint(string output, TrainingOptions options)
     {
-        string[] expected = runs.Select(r => Checkpoint.ManifestPath(Path.Combine(output, r.Folder, "checkpoint"))).ToArray();
+        string[] expected = options.Seeds.SelectMany(seed => options.Runs.Select(r => Checkpoint.ManifestPath(Path.Combine(output, Folder(options, r, seed), "checkpoint")))).ToArray();
         if (!expected.Any(File.Exists))
         {
             throw new ResumeException(
-                $"--resume: nothing to continue in '{output}': no checkpoint at {string.Join(", ", expected)}. " +
+                $"--resume: nothing to continue in '{output}': no checkpoint at {string.Join(", ", expected.Take(4))}{(expected.Length > 4 ? ", ..." : string.Empty)}. " +
                 "Give --output the folder of the run to continue (it was printed when that run started), or drop --resume to start a new run.");
         }
     }

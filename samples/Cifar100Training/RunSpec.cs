@@ -1,53 +1,127 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
+using SelectiveLoss.Training;
 
 namespace Cifar100Training;
 
 /// <summary>
-/// One entry of <c>--compare</c>: a rule, optionally with a norm suffix (<c>lowest:group</c>), as written on the command
-/// line. <see cref="Name"/> is the entry exactly as written and names the run everywhere (table, summary, metrics);
-/// <see cref="Norm"/> is the suffix, or <c>--norm</c> when the entry has none.
+/// One entry of <c>--compare</c>, as four independent choices: the rule, the norm, where a selecting step's scores come
+/// from, and how it executes. Written <c>RULE[:PART]...</c>, where each part names a norm (batch, group, group-ws), a
+/// score source (fresh, cached, last-loss) or an execution (rebatched, masked), in any order; what an entry leaves out
+/// comes from --norm, --scores and --execution. <see cref="Name"/> is the entry as written and names the run everywhere.
 /// </summary>
-internal sealed record RunSpec(string Name, string Rule, string Norm)
+internal sealed record RunSpec(string Name, RunRule Rule, NormKind Norm, ScoreSource? Scores = null, StepExecution Execution = StepExecution.Rebatched)
 {
-    /// <summary>The rules an entry can name, in the order --help lists them.</summary>
-    public static readonly string[] Rules = { "full", "lowest", "highest", "sb", "infobatch", "random", "masked", "rebatched", "cached" };
+    /// <summary>The rules, by their command-line names, in the order --help lists them.</summary>
+    public static readonly IReadOnlyDictionary<string, RunRule> Rules = new Dictionary<string, RunRule>
+    {
+        ["full"] = RunRule.Full, ["lowest"] = RunRule.Lowest, ["highest"] = RunRule.Highest, ["random"] = RunRule.Random,
+        ["sb"] = RunRule.SelectiveBackprop, ["infobatch"] = RunRule.InfoBatch,
+    };
 
-    /// <summary>The norms a suffix (or --norm) can name.</summary>
-    public static readonly string[] Norms = { "batch", "group", "group-ws" };
+    /// <summary>The norms by name.</summary>
+    public static readonly IReadOnlyDictionary<string, NormKind> Norms = new Dictionary<string, NormKind>
+    {
+        ["batch"] = NormKind.Batch, ["group"] = NormKind.Group, ["group-ws"] = NormKind.GroupWs,
+    };
+
+    /// <summary>The score sources by name.</summary>
+    public static readonly IReadOnlyDictionary<string, ScoreSource> ScoreSources = new Dictionary<string, ScoreSource>
+    {
+        ["fresh"] = ScoreSource.Fresh, ["cached"] = ScoreSource.Cached, ["last-loss"] = ScoreSource.LastTrainingLoss,
+    };
+
+    /// <summary>The executions by name.</summary>
+    public static readonly IReadOnlyDictionary<string, StepExecution> Executions = new Dictionary<string, StepExecution>
+    {
+        ["rebatched"] = StepExecution.Rebatched, ["masked"] = StepExecution.Masked,
+    };
+
+    /// <summary>Rule names of earlier versions, each folding two choices into one word, and what they are now.</summary>
+    private static readonly Dictionary<string, string> Renamed = new()
+    {
+        ["rebatched"] = "lowest (rebatched is the default execution)", ["masked"] = "lowest:masked", ["cached"] = "lowest:cached",
+    };
 
     /// <summary>Gets the run's folder under --output: the name with <c>:</c> replaced by <c>-</c>.</summary>
     public string Folder => Name.Replace(':', '-');
 
-    /// <summary>Gets a value indicating whether the rule has a keep ratio (--keep, and --schedule through SelectionRules.Scheduled).</summary>
-    public bool HasKeepRatio => Rule is not ("full" or "sb" or "infobatch");
+    /// <summary>Gets a value indicating whether the rule has a keep ratio (--keep, and --schedule).</summary>
+    public bool HasKeepRatio => Rule is RunRule.Lowest or RunRule.Highest or RunRule.Random;
 
-    /// <summary>Gets a value indicating whether the run trains with a SelectiveStep (every rule but full).</summary>
-    public bool Selects => Rule != "full";
+    /// <summary>Gets a value indicating whether the run trains through a SelectiveStep (its scores and execution apply).</summary>
+    public bool UsesStep => Rule is RunRule.Lowest or RunRule.Highest or RunRule.Random or RunRule.SelectiveBackprop;
 
     /// <summary>Gets a value indicating whether the model uses GroupNorm (group or group-ws).</summary>
-    public bool UsesGroupNorm => Norm is "group" or "group-ws";
+    public bool UsesGroupNorm => Norm is NormKind.Group or NormKind.GroupWs;
 
-    /// <summary>Parses <c>RULE</c> or <c>RULE:NORM</c>; a bad rule or suffix throws naming <paramref name="option"/>.</summary>
-    /// <exception cref="UsageException">The rule or the norm suffix is not one of the known names.</exception>
-    public static RunSpec Parse(string option, string entry, string defaultNorm)
+    /// <summary>The command-line name of a norm.</summary>
+    public static string NameOf(NormKind norm) => Norms.First(n => n.Value == norm).Key;
+
+    /// <summary>The command-line name of a rule.</summary>
+    public static string NameOf(RunRule rule) => Rules.First(r => r.Value == rule).Key;
+
+    /// <summary>The command-line name of a score source.</summary>
+    public static string NameOf(ScoreSource scores) => ScoreSources.First(s => s.Value == scores).Key;
+
+    /// <summary>Parses <c>RULE[:PART]...</c>; a bad rule or part throws naming <paramref name="option"/>.</summary>
+    /// <exception cref="UsageException">Not a rule, a part that names nothing, two parts of one kind, or a part the rule cannot take.</exception>
+    public static RunSpec Parse(string option, string entry, NormKind norm, ScoreSource? scores = null, StepExecution execution = StepExecution.Rebatched)
     {
         ArgumentNullException.ThrowIfNull(entry);
-        int colon = entry.IndexOf(':', StringComparison.Ordinal);
-        string rule = colon < 0 ? entry : entry[..colon];
-        string? norm = colon < 0 ? null : entry[(colon + 1)..];
-        if (!Rules.Contains(rule))
+        string[] parts = entry.Split(':');
+        string ruleName = parts[0];
+        if (Renamed.TryGetValue(ruleName, out string? now))
         {
-            throw new UsageException(
-                $"{option}: '{rule}' in '{entry}' is not a rule. Use one of {string.Join(", ", Rules)}, optionally with a norm suffix (e.g. lowest:group).");
+            throw new UsageException($"{option}: '{ruleName}' in '{entry}' is now {now}: a run names its rule, norm, scores and execution apart.");
         }
 
-        if (norm is not null && !Norms.Contains(norm))
+        if (!Rules.TryGetValue(ruleName, out RunRule rule))
         {
             throw new UsageException(
-                $"{option}: '{entry}' has the norm suffix '{norm}'. Use one of {string.Join(", ", Norms)} after the colon (e.g. {rule}:batch), or no suffix for --norm.");
+                $"{option}: '{ruleName}' in '{entry}' is not a rule. Use one of {string.Join(", ", Rules.Keys)}, optionally with parts such as :group-ws, :cached or :masked (e.g. lowest:batch).");
         }
 
-        return new RunSpec(entry, rule, norm ?? defaultNorm);
+        NormKind? givenNorm = null;
+        ScoreSource? givenScores = null;
+        StepExecution? givenExecution = null;
+        foreach (string part in parts.Skip(1))
+        {
+            if (Norms.TryGetValue(part, out NormKind n))
+            {
+                givenNorm = Once(givenNorm, n, "norm");
+            }
+            else if (ScoreSources.TryGetValue(part, out ScoreSource s))
+            {
+                givenScores = Once(givenScores, s, "score source");
+            }
+            else if (Executions.TryGetValue(part, out StepExecution e))
+            {
+                givenExecution = Once(givenExecution, e, "execution");
+            }
+            else
+            {
+                throw new UsageException(
+                    $"{option}: '{entry}' has the part '{part}'. Use norms {string.Join(", ", Norms.Keys)}, score sources {string.Join(", ", ScoreSources.Keys)} " +
+                    $"or executions {string.Join(", ", Executions.Keys)} after a colon (e.g. {ruleName}:batch).");
+            }
+        }
+
+        var run = new RunSpec(entry, rule, givenNorm ?? norm, givenScores ?? scores, givenExecution ?? execution);
+        bool namesStepParts = givenScores is not null || givenExecution is not null;
+        if (namesStepParts && !run.UsesStep)
+        {
+            throw new UsageException(
+                $"{option}: '{entry}' names a score source or execution, but {ruleName} trains " +
+                (rule == RunRule.Full ? "every sample with a plain step." : "through InfoBatch's sampler, which scores by each sample's last training loss.") +
+                " Drop that part.");
+        }
+
+        return run.UsesStep ? run : run with { Scores = null, Execution = StepExecution.Rebatched };
+
+        T Once<T>(T? given, T value, string kind)
+            where T : struct =>
+            given is null ? value : throw new UsageException($"{option}: '{entry}' names a {kind} twice; give one.");
     }
 }

@@ -3,239 +3,201 @@ using System.Collections.Generic;
 using System.Diagnostics;
 using System.IO;
 using System.Linq;
+using System.Runtime.InteropServices;
 using SelectiveLoss.Models;
-using SelectiveLoss.Selection;
-using SelectiveLoss.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Cifar100Training;
 
-/// <summary>Trains one --compare entry from the shared seed, checkpointing every epoch, and evaluates on the clean test set.</summary>
+/// <summary>
+/// Trains one run (a --compare entry with one seed), checkpointing every epoch and evaluating on the clean test set
+/// every --eval-every of an epoch. A native TorchSharp error does not end it: the run reloads its last checkpoint and
+/// goes on, up to --max-restarts times, and is then reported as failed with the metrics it reached.
+/// </summary>
 internal sealed class RunTrainer
 {
     private readonly TrainingOptions options;
     private readonly CifarData train;
-    private readonly CifarData test;
     private readonly BatchBuilder batches;
+    private readonly Evaluator evaluator;
     private readonly Device device;
     private readonly Augmentation augment;
+    private readonly FaultInjection faults;
 
+    /// <param name="onTrainingRead">Told (epoch, index) for every training image read; for tests.</param>
     /// <exception cref="ArgumentException"><paramref name="options"/> were not resolved for the data format.</exception>
-    public RunTrainer(TrainingOptions options, CifarData train, CifarData test, Device device)
+    public RunTrainer(TrainingOptions options, CifarData train, CifarData test, Device device, Action<int, int>? onTrainingRead = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         augment = options.Augment ?? throw new ArgumentException(
             "The augmentation is not chosen yet: resolve the options for the data format first (TrainingOptions.ResolveFor).", nameof(options));
         this.options = options;
         this.train = train;
-        this.test = test;
         this.device = device;
-        batches = new BatchBuilder(train);
+        batches = new BatchBuilder(train, onTrainingRead);
+        evaluator = new Evaluator(test, batches, options.BatchSize, options.Seed, device);
+        faults = FaultInjection.FromEnvironment();
     }
 
     /// <summary>
-    /// Trains <paramref name="run"/> into <paramref name="directory"/>, or continues it from its checkpoint under --resume.
-    /// A selecting run keeps one <see cref="SelectiveStep"/> for the whole run and checkpoints its state every epoch, so
-    /// a resumed run selects exactly as an uninterrupted one.
+    /// Trains <paramref name="run"/> with run seed <paramref name="seed"/> into <paramref name="directory"/>, or continues
+    /// it from its checkpoint under --resume; restarts from the last checkpoint after a native error.
     /// </summary>
-    public RunResult Run(RunSpec run, string directory, ProgressTask progress, Action<string> log)
+    public RunResult Run(RunSpec run, ulong seed, string directory, ProgressTask progress, Action<string> log)
     {
         ArgumentNullException.ThrowIfNull(run);
         ArgumentNullException.ThrowIfNull(progress);
         ArgumentNullException.ThrowIfNull(log);
-        string name = run.Name;
+        int restarts = 0;
+        bool resume = options.Resume;
+        while (true)
+        {
+            try
+            {
+                return TrainOnce(run, seed, directory, progress, log, resume, ref restarts);
+            }
+            catch (ExternalException e)
+            {
+                string where = File.Exists(Checkpoint.ManifestPath(Path.Combine(directory, "checkpoint"))) ? "its last checkpoint" : "the start";
+                if (restarts >= options.MaxRestarts)
+                {
+                    log($"{Label(run, seed)}: FAILED after {restarts} restart(s): {First(e.Message)}. The other runs go on.");
+                    return new RunResult(run.Name, seed, directory, ReadMetrics(directory), restarts, First(e.Message));
+                }
+
+                restarts++;
+                resume = true;
+                log($"{Label(run, seed)}: native error ({First(e.Message)}); restart {restarts} of at most {options.MaxRestarts} from {where}.");
+            }
+        }
+    }
+
+    private RunResult TrainOnce(RunSpec run, ulong seed, string directory, ProgressTask progress, Action<string> log, bool resume, ref int restarts)
+    {
+        string name = Label(run, seed);
         Directory.CreateDirectory(directory);
         string checkpoints = Path.Combine(directory, "checkpoint");
-        string fingerprint = options.FingerprintOf(run);
-        torch.manual_seed((long)options.Seed);
+        string fingerprint = options.FingerprintOf(run, seed);
+        torch.manual_seed((long)seed);
         using DenseNet model = ModelFactory.Build(options, run.Norm, train.ClassCount, log);
         model.to(device);
-        using var optimizer = optim.SGD(model.parameters(), learningRate: options.LearningRate, momentum: 0.9, weight_decay: 5e-4);
-        using SelectiveStep? step = NewStep(run, model, optimizer);
-        foreach (string d in step?.Diagnostics ?? Array.Empty<string>())
+        using var optimizer = optim.SGD(model.parameters(), learningRate: options.LearningRate, momentum: 0.9, weight_decay: options.WeightDecay);
+        using IRunDriver driver = DriverFactory.Create(run, seed, options, model, optimizer, train.Count);
+        foreach (string d in driver.Diagnostics)
         {
             log($"{name}: {d}");
         }
 
         var metrics = new List<EpochMetrics>();
         int start = 0;
-        if (options.Resume)
+        if (resume)
         {
-            if (Checkpoint.Load(checkpoints, fingerprint, model, optimizer, step) is { } loaded)
+            if (Checkpoint.Load(checkpoints, fingerprint, model, optimizer, driver) is { } loaded)
             {
-                start = loaded.Epoch;
-                metrics = loaded.Metrics;
-                log($"{name}: resumed after epoch {start} from {checkpoints}" + (step is null ? string.Empty : " (with its selection state)"));
+                (start, metrics) = (loaded.Epoch, loaded.Metrics);
+                restarts = Math.Max(restarts, loaded.Restarts);
+                log($"{name}: resumed after epoch {start} from {checkpoints}" + (driver.HasState ? " (with its selection state)" : string.Empty));
             }
-            else
+            else if (options.Resume)
             {
                 log($"{name}: no checkpoint at {Checkpoint.ManifestPath(checkpoints)}; this run starts from epoch 1.");
             }
         }
 
-        // Which training labels the noise made wrong (null when none): for noisy_kept_share.
-        bool[]? corrupted = train.Corrupted;
-        int stepsPerEpoch = (train.Count + options.BatchSize - 1) / options.BatchSize;
-        int width = options.Runs.Max(r => r.Name.Length);
-        progress.MaxValue = (double)options.Epochs * stepsPerEpoch;
-        progress.Value = (double)start * stepsPerEpoch;
-        double trainBefore = metrics.Count > 0 ? metrics[^1].TrainSeconds : 0;
+        progress.MaxValue = options.Epochs;
+        progress.Value = start;
         for (int epoch = start; epoch < options.Epochs; epoch++)
         {
-            // Training time only: evaluation and checkpointing are timed apart (or not at all).
-            var clock = Stopwatch.StartNew();
-            if (step is not null)
-            {
-                step.Epoch = epoch;
-            }
+            TrainEpoch(run, seed, epoch, model, optimizer, driver, metrics, progress);
+            AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
+            Checkpoint.Save(checkpoints, epoch + 1, fingerprint, metrics, restarts, model, optimizer, driver);
+            EpochMetrics last = metrics[^1];
+            log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {last.TrainLoss:0.000}, test accuracy {last.TestAccuracy:P1}, kept {last.KeepRatio:P0}") +
+                (last.NoisyKeptShare is { } share ? FormattableString.Invariant($", wrong labels among the kept {share:P1}") : string.Empty));
+        }
 
-            int[] order = new SplitMix(options.Seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
-            double lossSum = 0;
-            long trained = 0, kept = 0, seen = 0, keptNoisy = 0;
-            model.train();
-            for (int b = 0; b < stepsPerEpoch; b++)
+        AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
+        AtomicFile.Write(Path.Combine(directory, "final.model"), temp => model.save(temp));
+        return new RunResult(run.Name, seed, directory, metrics, restarts);
+    }
+
+    /// <summary>One epoch: its batches, an evaluation every --eval-every of them (and at its end), the metrics of each window.</summary>
+    private void TrainEpoch(RunSpec run, ulong seed, int epoch, DenseNet model, optim.Optimizer optimizer, IRunDriver driver, List<EpochMetrics> metrics, ProgressTask progress)
+    {
+        int[] order = new SplitMix(seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
+        IReadOnlyList<int[]> plan = driver.Batches(epoch, order);
+        int every = Math.Max(1, (int)Math.Ceiling(options.EvalEvery * plan.Count));
+        bool[]? corrupted = train.Corrupted;
+        var window = new List<BatchOutcome>();
+        long keptInEpoch = 0, keptNoisyInEpoch = 0;
+        double trainBefore = metrics.Count > 0 ? metrics[^1].TrainSeconds : 0;
+        var clock = Stopwatch.StartNew();
+        double started = progress.Value;
+        for (int b = 0; b < plan.Count; b++)
+        {
+            using (var scope = torch.NewDisposeScope())
             {
-                using var scope = torch.NewDisposeScope();
-                double lr = LearningRateSchedule.At(options.LearningRate, epoch, b, stepsPerEpoch, options.WarmupEpochs, options.Epochs);
+                double lr = LearningRateSchedule.At(options.LearningRate, epoch, b, plan.Count, options.WarmupEpochs, options.Epochs);
                 foreach (var group in optimizer.ParamGroups)
                 {
                     group.LearningRate = lr;
                 }
 
-                int from = b * options.BatchSize;
-                var idx = order.AsSpan(from, Math.Min(options.BatchSize, train.Count - from));
-                var (x, y) = batches.Build(train, idx, augment, options.Seed, epoch, device);
-                if (step is null)
-                {
-                    optimizer.zero_grad();
-                    Tensor loss = nn.functional.cross_entropy(model.forward(x), y);
-                    loss.backward();
-                    optimizer.step();
-                    lossSum += loss.ToDouble() * idx.Length;
-                    trained += idx.Length;
-                    kept += idx.Length;
-                }
-                else
-                {
-                    // Sample ids are dataset indices: InfoBatch and the cached scores remember them across epochs.
-                    Tensor ids = tensor(idx.ToArray().Select(i => (long)i).ToArray()).to(device);
-                    StepResult r = step.Step(x, y, ids);
-                    Count(r, ref lossSum, ref trained);
-                    kept += r.KeptCount;
-                    if (corrupted is not null)
-                    {
-                        foreach (long position in r.KeptIndices)
-                        {
-                            keptNoisy += corrupted[idx[(int)position]] ? 1 : 0;
-                        }
-                    }
-                }
-
-                seen += idx.Length;
-                progress.Increment(1);
-                double rate = seen / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                progress.Description = $"{name.PadRight(width)} epoch {epoch + 1}/{options.Epochs}  loss {lossSum / trained:0.000}  {rate,6:0} img/s";
+                faults.At(run.Name, epoch, b);
+                var (x, y) = batches.Build(train, plan[b], augment, seed, epoch, device);
+                window.Add(driver.Train(x, y, plan[b]));
             }
 
-            if (step is not null && epoch == options.Epochs - 1)
+            if (epoch == options.Epochs - 1 && b == plan.Count - 1)
             {
-                // With --accumulate, kept samples short of a full batch still wait: train them before the last evaluation.
+                // With --accumulate, kept samples short of a full batch still wait: they train before the last evaluation.
                 using var scope = torch.NewDisposeScope();
-                if (step.Flush() is { } flushed)
+                if (driver.Finish() is { } finished)
                 {
-                    Count(flushed, ref lossSum, ref trained);
+                    window.Add(finished);
                 }
             }
 
+            progress.Value = started + ((double)(b + 1) / plan.Count);
+            if ((b + 1) % every != 0 && b != plan.Count - 1)
+            {
+                continue;
+            }
+
+            // The window closes: its losses and kept samples are read from the device now, not per step.
             clock.Stop();
-            double trainSeconds = trainBefore + clock.Elapsed.TotalSeconds;
-            trainBefore = trainSeconds;
-            var evalClock = Stopwatch.StartNew();
-            double accuracy = Evaluate(model);
-            double evalSeconds = evalClock.Elapsed.TotalSeconds;
-            double keepRatio = (double)kept / train.Count;
-            double? noisyShare = step is not null && corrupted is not null && kept > 0 ? (double)keptNoisy / kept : null;
-            // NaN when nothing was trained: an accumulating run whose kept samples never filled a batch in this epoch.
-            metrics.Add(new EpochMetrics(epoch + 1, trainSeconds, evalSeconds, trained > 0 ? lossSum / trained : double.NaN, accuracy,
-                (metrics.Count > 0 ? metrics[^1].SamplesBackpropagated : 0) + trained, keepRatio, noisyShare));
-            AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
-            Checkpoint.Save(checkpoints, epoch + 1, fingerprint, metrics, model, optimizer, step);
-            log(FormattableString.Invariant($"{name}: epoch {epoch + 1} checkpointed: train loss {metrics[^1].TrainLoss:0.000}, test accuracy {accuracy:P1}, kept {keepRatio:P0}") +
-                (noisyShare is { } share ? FormattableString.Invariant($", wrong labels among the kept {share:P1}") : string.Empty));
-        }
-
-        AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
-        AtomicFile.Write(Path.Combine(directory, "final.model"), temp => model.save(temp));
-        return new RunResult(name, directory, metrics);
-    }
-
-    /// <summary>Adds an update's loss (a weighted mean over its trained samples) to the epoch's sum; a step that only
-    /// set its kept samples aside (accumulation) trained nothing.</summary>
-    private static void Count(StepResult r, ref double lossSum, ref long trained)
-    {
-        if (r.Updated)
-        {
-            lossSum += r.Loss * r.TrainedCount;
-            trained += r.TrainedCount;
-        }
-    }
-
-    /// <summary>The run's one step, or null for full: the rule, scores and execution its entry names.</summary>
-    private SelectiveStep? NewStep(RunSpec run, DenseNet model, optim.Optimizer optimizer)
-    {
-        if (!run.Selects)
-        {
-            return null;
-        }
-
-        IKeepRatioSchedule schedule = options.RampEpochs > 0 ? KeepRatioSchedules.LinearRamp(options.RampEpochs) : KeepRatioSchedules.Constant();
-        ISelectionRule rule = run.Rule switch
-        {
-            "highest" => SelectionRules.Scheduled(SelectionRules.Highest(options.Keep), schedule),
-            "random" => SelectionRules.Scheduled(SelectionRules.Random(options.Keep), schedule),
-            "sb" => SelectionRules.SelectiveBackprop(options.SbBeta),
-            "infobatch" => SelectionRules.InfoBatch(options.InfoBatchPrune, options.InfoBatchAnneal),
-            _ => SelectionRules.Scheduled(SelectionRules.Lowest(options.Keep), schedule), // lowest, rebatched, masked, cached
-        };
-        bool accumulates = options.Accumulate && run.Rule is "sb" or "infobatch";
-        var stepOptions = new SelectiveStepOptions
-        {
-            Execution = run.Rule == "masked" ? StepExecution.Masked : StepExecution.Rebatched,
-            Scores = run.Rule switch
+            double loss = window.Sum(o => o.LossSum()), trained = window.Sum(o => o.Trained);
+            keptInEpoch += window.Sum(o => o.Kept);
+            if (corrupted is not null && run.Rule != RunRule.Full)
             {
-                "cached" => ScoreSource.Cached,
-                "infobatch" => ScoreSource.LastTrainingLoss,
-                _ => ScoreSource.Fresh,
-            },
-            TotalEpochs = options.Epochs,
-            AccumulateToBatchSize = accumulates ? options.BatchSize : null,
-            DatasetSize = train.Count,
-
-            // One generator for the whole run (random subsets, sb's and infobatch's draws), checkpointed with the step.
-            Seed = SplitMix.Mix(options.Seed ^ 0x5E1EC7UL),
-        };
-        return new SelectiveStep(model, optimizer, rule, stepOptions);
-    }
-
-    private double Evaluate(DenseNet model)
-    {
-        model.eval();
-        long correct = 0;
-        int[] all = Enumerable.Range(0, test.Count).ToArray();
-        int batch = Math.Max(options.BatchSize, 256);
-        using (torch.no_grad())
-        {
-            for (int from = 0; from < test.Count; from += batch)
-            {
-                using var scope = torch.NewDisposeScope();
-                var (x, y) = batches.Build(test, all.AsSpan(from, Math.Min(batch, test.Count - from)), Augmentation.None, options.Seed, 0, device);
-                correct += model.forward(x).argmax(1).eq(y).sum().ToInt64();
+                keptNoisyInEpoch += window.Sum(o => o.KeptIds().Count(i => corrupted[i]));
             }
-        }
 
-        model.train();
-        return (double)correct / test.Count;
+            long backpropagated = (metrics.Count > 0 ? metrics[^1].SamplesBackpropagated : 0) + (long)trained;
+            window.ForEach(o => o.Dispose());
+            window.Clear();
+            var evalClock = Stopwatch.StartNew();
+            double accuracy = evaluator.Accuracy(model);
+            double? noisyShare = run.Rule != RunRule.Full && corrupted is not null && keptInEpoch > 0 ? (double)keptNoisyInEpoch / keptInEpoch : null;
+            double done = (double)(b + 1) / plan.Count;
+            metrics.Add(new EpochMetrics(epoch + done, trainBefore + clock.Elapsed.TotalSeconds, evalClock.Elapsed.TotalSeconds,
+                trained > 0 ? loss / trained : double.NaN, accuracy, backpropagated, keptInEpoch / (done * train.Count), noisyShare));
+            progress.Description = $"{Markup.Escape(Label(run, seed))} epoch {epoch + 1}/{options.Epochs}  loss {metrics[^1].TrainLoss:0.000}  acc {accuracy:P1}";
+            clock.Start();
+        }
     }
+
+    /// <summary>A run's name in logs: the entry, and its seed when there are several.</summary>
+    public string Label(RunSpec run, ulong seed) => options.Seeds.Count > 1 ? $"{run.Name} seed {seed}" : run.Name;
+
+    /// <summary>The metrics of the last complete epoch written (a failed run's result).</summary>
+    private static List<EpochMetrics> ReadMetrics(string directory)
+    {
+        string path = Path.Combine(directory, "metrics.csv");
+        return File.Exists(path) ? EpochMetrics.ParseCsv(File.ReadAllText(path)) : new List<EpochMetrics>();
+    }
+
+    private static string First(string message) => message.Split('\n')[0].Trim();
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using SelectiveLoss.Training;
 using Spectre.Console.Cli;
 
 namespace Cifar100Training;
@@ -10,7 +11,7 @@ namespace Cifar100Training;
 internal sealed record TrainingOptions
 {
     public static readonly string[] Models = { "small", "tiny", "densenet121" };
-    private static readonly string[] DefaultRuns = { "full", "rebatched", "random" };
+    private static readonly string[] DefaultRuns = { "full", "lowest", "random" };
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
     private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
     private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" }; // in the order of Augmentation
@@ -18,7 +19,10 @@ internal sealed record TrainingOptions
     public string? DataDirectory { get; init; }
 
     /// <summary>The runs, in --compare order; the first is the reference of the time to target.</summary>
-    public IReadOnlyList<RunSpec> Runs { get; init; } = new[] { new RunSpec("full", "full", "group-ws"), new RunSpec("rebatched", "rebatched", "group-ws"), new RunSpec("random", "random", "group-ws") };
+    public IReadOnlyList<RunSpec> Runs { get; init; } = DefaultRuns.Select(r => RunSpec.Parse("--compare", r, NormKind.GroupWs)).ToArray();
+
+    /// <summary>The run seeds, in order (--seeds; else --seed alone).</summary>
+    public IReadOnlyList<ulong> Seeds { get; init; } = new[] { 1UL };
 
     public double Keep { get; init; } = 0.6;
 
@@ -27,34 +31,43 @@ internal sealed record TrainingOptions
 
     public int Epochs { get; init; } = 8;
 
+    /// <summary>The share of an epoch between evaluations, in (0, 1].</summary>
+    public double EvalEvery { get; init; } = 1;
+
     public int BatchSize { get; init; } = 64;
 
     public double LearningRate { get; init; } = 0.1;
 
+    public double WeightDecay { get; init; } = 5e-4;
+
+    /// <summary>The data seed: generated data, subsets, noisy labels.</summary>
     public ulong Seed { get; init; } = 1;
 
     public string? Device { get; init; }
 
     public string Model { get; init; } = "small";
 
-    /// <summary>The norm of the entries without a suffix: batch under --swap unless given, else group unless given.</summary>
-    public string Norm { get; init; } = "group-ws";
+    /// <summary>The norm of the entries without a norm part: batch under --swap unless given, else group-ws unless given.</summary>
+    public NormKind Norm { get; init; } = NormKind.GroupWs;
+
+    /// <summary>The score source of step runs whose entry names none; null for each rule's own default.</summary>
+    public ScoreSource? Scores { get; init; }
+
+    /// <summary>The execution of step runs whose entry names none.</summary>
+    public StepExecution Execution { get; init; } = StepExecution.Rebatched;
 
     /// <summary>An explicit GroupNorm group count for the group and group-ws runs; null for the per-layer default rule.</summary>
     public int? Groups { get; init; }
 
     public bool Swap { get; init; }
 
-    /// <summary>Selective-Backprop's beta (sb runs).</summary>
     public double SbBeta { get; init; } = 3;
 
-    /// <summary>InfoBatch's prune ratio (infobatch runs).</summary>
     public double InfoBatchPrune { get; init; } = 0.5;
 
-    /// <summary>InfoBatch's anneal fraction (infobatch runs).</summary>
     public double InfoBatchAnneal { get; init; } = 0.875;
 
-    /// <summary>Whether sb and infobatch runs accumulate their kept samples to full batches.</summary>
+    /// <summary>Whether sb runs accumulate their kept samples to full batches.</summary>
     public bool Accumulate { get; init; }
 
     /// <summary>The test accuracy of the time to target; null for the first run's final accuracy minus 0.005.</summary>
@@ -71,37 +84,53 @@ internal sealed record TrainingOptions
     /// <summary>Test images: generated ones, or the first N of the real ones (null: all of them).</summary>
     public int? TestSize { get; init; } = 1000;
 
+    public int? TrainPerClass { get; init; }
+
+    public int? TestPerClass { get; init; }
+
+    public int ImageSize { get; init; } = 32;
+
+    public string? ImageCache { get; init; }
+
     public string? Output { get; init; }
 
     public bool Resume { get; init; }
 
+    public int MaxRestarts { get; init; } = 3;
+
     /// <summary>Epochs of linear learning-rate warm-up, counted per step, before the cosine decay.</summary>
     public int WarmupEpochs { get; init; } = 1;
 
-    /// <summary>Training augmentation; null until the data is known (crop-flip for generated and CIFAR data, crop for digits).</summary>
+    /// <summary>Training augmentation; null until the data is known (crop-flip for generated, CIFAR and image-folder data, crop for digits).</summary>
     public Augmentation? Augment { get; init; }
 
     public int Threads { get; init; }
 
     /// <summary>
-    /// Every option that decides a result (written to options.txt). The runs' list and --target-accuracy are not part of
-    /// it: they choose what is trained and how it is summarised, not how a run trains.
+    /// Every option that decides a result (written to options.txt). The runs' list, the seeds and --target-accuracy are
+    /// not part of it: they choose what is trained and how it is summarised, not how a run trains.
     /// </summary>
     public string Fingerprint => string.Create(CultureInfo.InvariantCulture,
-        $"{Common};keep={Keep};ramp={RampEpochs};norm={Norm};groups={GroupsText};swap={Swap};sbbeta={SbBeta};prune={InfoBatchPrune};anneal={InfoBatchAnneal};accumulate={Accumulate}");
+        $"{Common};keep={Keep};ramp={RampEpochs};norm={RunSpec.NameOf(Norm)};groups={GroupsText};swap={Swap};sbbeta={SbBeta};prune={InfoBatchPrune};anneal={InfoBatchAnneal};accumulate={Accumulate}");
 
-    /// <summary>The options that decide <paramref name="run"/>'s result: a resumed run must match them. A run resumes
-    /// even when options that only other runs read (another rule's parameters, --compare's other entries) changed.</summary>
-    public string FingerprintOf(RunSpec run)
+    /// <summary>The options that decide <paramref name="run"/>'s result with run seed <paramref name="seed"/>: a resumed run
+    /// must match them. A run resumes even when options that only other runs read changed.</summary>
+    public string FingerprintOf(RunSpec run, ulong seed)
     {
         ArgumentNullException.ThrowIfNull(run);
-        var text = new System.Text.StringBuilder(Common).Append(CultureInfo.InvariantCulture, $";run={run.Rule};norm={run.Norm}");
+        var text = new System.Text.StringBuilder(Common)
+            .Append(CultureInfo.InvariantCulture, $";runseed={seed};run={RunSpec.NameOf(run.Rule)};norm={RunSpec.NameOf(run.Norm)}");
+        if (run.UsesStep)
+        {
+            text.Append(CultureInfo.InvariantCulture, $";scores={(run.Scores is { } s ? RunSpec.NameOf(s) : "default")};execution={run.Execution}");
+        }
+
         if (run.UsesGroupNorm)
         {
             text.Append(";groups=").Append(GroupsText);
         }
 
-        if (run.Norm == "batch")
+        if (run.Norm == NormKind.Batch)
         {
             text.Append(CultureInfo.InvariantCulture, $";swap={Swap}");
         }
@@ -111,14 +140,14 @@ internal sealed record TrainingOptions
             text.Append(CultureInfo.InvariantCulture, $";keep={Keep};ramp={RampEpochs}");
         }
 
-        if (run.Rule == "sb")
+        if (run.Rule == RunRule.SelectiveBackprop)
         {
             text.Append(CultureInfo.InvariantCulture, $";sbbeta={SbBeta};accumulate={Accumulate}");
         }
 
-        if (run.Rule == "infobatch")
+        if (run.Rule == RunRule.InfoBatch)
         {
-            text.Append(CultureInfo.InvariantCulture, $";prune={InfoBatchPrune};anneal={InfoBatchAnneal};accumulate={Accumulate}");
+            text.Append(CultureInfo.InvariantCulture, $";prune={InfoBatchPrune};anneal={InfoBatchAnneal}");
         }
 
         return text.ToString();
@@ -127,9 +156,10 @@ internal sealed record TrainingOptions
     private string GroupsText => Groups?.ToString(CultureInfo.InvariantCulture) ?? "default";
 
     private string Common => string.Create(CultureInfo.InvariantCulture,
-        $"data={DataDirectory ?? "synthetic"};epochs={Epochs};batch={BatchSize};lr={LearningRate};seed={Seed};model={Model};" +
+        $"data={DataDirectory ?? "synthetic"};epochs={Epochs};evalevery={EvalEvery};batch={BatchSize};lr={LearningRate};wd={WeightDecay};seed={Seed};model={Model};" +
         $"noise={LabelNoise};noisetype={NoiseType};warmup={WarmupEpochs};augment={(Augment is { } a ? AugmentName(a) : "auto")};" +
-        $"train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"}");
+        $"train={TrainSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};test={TestSize?.ToString(CultureInfo.InvariantCulture) ?? "all"};" +
+        $"trainperclass={TrainPerClass?.ToString(CultureInfo.InvariantCulture) ?? "all"};testperclass={TestPerClass?.ToString(CultureInfo.InvariantCulture) ?? "all"};imagesize={ImageSize}");
 
     /// <summary>Resolves and checks the command line; a bad value throws <see cref="UsageException"/> naming the option.</summary>
     public static TrainingOptions From(TrainingSettings s)
@@ -137,7 +167,7 @@ internal sealed record TrainingOptions
         ArgumentNullException.ThrowIfNull(s);
         if (s.Strategy is not null && s.Compare is not null)
         {
-            throw new UsageException("--strategy and --compare both choose the runs: give one of them (--compare full,rebatched for several).");
+            throw new UsageException("--strategy and --compare both choose the runs: give one of them (--compare full,lowest for several).");
         }
 
         if (s.Swap && s.Norm is "group" or "group-ws")
@@ -145,35 +175,47 @@ internal sealed record TrainingOptions
             throw new UsageException($"--swap builds the model with BatchNorm and converts it to GroupNorm: it cannot be combined with --norm {s.Norm}. Drop --norm.");
         }
 
-        // Under --swap the entries without a suffix are BatchNorm runs, converted after they are built.
-        string norm = s.Norm is null ? (s.Swap ? "batch" : "group-ws") : Choice("--norm", s.Norm, RunSpec.Norms);
+        // Under --swap the entries without a norm part are BatchNorm runs, converted after they are built.
+        NormKind norm = s.Norm is null ? (s.Swap ? NormKind.Batch : NormKind.GroupWs) : RunSpec.Norms[Choice("--norm", s.Norm, RunSpec.Norms.Keys)];
+        ScoreSource? scores = s.Scores is null ? null : RunSpec.ScoreSources[Choice("--scores", s.Scores, RunSpec.ScoreSources.Keys)];
+        StepExecution execution = s.Execution is null ? StepExecution.Rebatched : RunSpec.Executions[Choice("--execution", s.Execution, RunSpec.Executions.Keys)];
+        int epochs = Integer("--epochs", s.Epochs, 1, 10_000);
         var o = new TrainingOptions
         {
             DataDirectory = s.Data is null ? null : Text("--data", s.Data),
             Keep = Real("--keep", s.Keep, 0, 1, lowOpen: true),
-            Epochs = Integer("--epochs", s.Epochs, 1, 10_000),
+            Epochs = epochs,
+            EvalEvery = Real("--eval-every", s.EvalEvery, 0, 1, lowOpen: true),
             BatchSize = Integer("--batch-size", s.BatchSize, 2, 65_536),
             LearningRate = Real("--lr", s.LearningRate, 0, 10, lowOpen: true),
+            WeightDecay = Real("--weight-decay", s.WeightDecay, 0, 1, lowOpen: false, highOpen: true),
             Seed = (ulong)Integer("--seed", s.Seed, 0, int.MaxValue),
             Device = s.Device is null ? null : Choice("--device", s.Device, DeviceNames),
             Model = Choice("--model", s.Model, Models),
             Norm = norm,
-            Groups = s.Groups is null ? null : Integer("--groups", s.Groups, 1, 4096),
+            Scores = scores,
+            Execution = execution,
+            Groups = s.Groups is { } g ? Integer("--groups", g, 1, 4096) : null,
             Swap = s.Swap,
             SbBeta = Real("--sb-beta", s.SbBeta, 0, 1000, lowOpen: true),
             InfoBatchPrune = Real("--infobatch-prune", s.InfoBatchPrune, 0, 1, lowOpen: false, highOpen: true),
             InfoBatchAnneal = Real("--infobatch-anneal", s.InfoBatchAnneal, 0, 1, lowOpen: true),
             Accumulate = s.Accumulate,
-            TargetAccuracy = s.TargetAccuracy is null ? null : Real("--target-accuracy", s.TargetAccuracy, 0, 1, lowOpen: true),
+            TargetAccuracy = s.TargetAccuracy is { } t ? Real("--target-accuracy", t, 0, 1, lowOpen: true) : null,
             Output = s.Output is null ? null : Text("--output", s.Output),
             Resume = s.Resume,
-            Threads = s.Threads is null ? 0 : Integer("--threads", s.Threads, 1, 1024),
+            Threads = s.Threads is { } threads ? Integer("--threads", threads, 1, 1024) : 0,
+            MaxRestarts = Integer("--max-restarts", s.MaxRestarts, 0, 1000),
+            TrainPerClass = s.TrainPerClass is { } tpc ? Integer("--train-per-class", tpc, 1, 10_000_000) : null,
+            TestPerClass = s.TestPerClass is { } vpc ? Integer("--test-per-class", vpc, 1, 10_000_000) : null,
+            ImageSize = Integer("--image-size", s.ImageSize, 1, 4096),
+            ImageCache = s.ImageCache is null ? null : Text("--image-cache", s.ImageCache),
         };
-        o = o with { Runs = ParseRuns(s, norm) };
+        o = o with { Runs = ParseRuns(s, norm, scores, execution), Seeds = ParseSeeds(s) };
 
-        if (o.Accumulate && !o.Runs.Any(r => r.Rule is "sb" or "infobatch"))
+        if (o.Accumulate && !o.Runs.Any(r => r.Rule == RunRule.SelectiveBackprop))
         {
-            throw new UsageException("--accumulate applies to sb and infobatch runs, and the runs have neither. Drop --accumulate or add sb or infobatch to --compare.");
+            throw new UsageException("--accumulate applies to sb runs (infobatch's sampler yields full batches itself), and the runs have none. Drop --accumulate or add sb to --compare.");
         }
 
         if (o.Groups is not null && !o.Runs.Any(r => r.UsesGroupNorm))
@@ -186,9 +228,11 @@ internal sealed record TrainingOptions
             throw new UsageException("--resume needs --output DIR: the folder of the run to continue (it was printed when the run started).");
         }
 
-        // Generated data: 3000 and 1000 images and 20% label noise by default; real data: all of it unless capped
-        // (the first N), with its labels as they are unless --label-noise is given.
         bool generated = s.Data is null;
+        if (generated && (s.TrainPerClass is not null || s.TestPerClass is not null))
+        {
+            throw new UsageException("--train-per-class and --test-per-class choose a class-balanced subset of --data; generated data has no --data. Give --data DIR, or use --train-size and --test-size.");
+        }
 
         int warmup = Integer("--warmup-epochs", s.WarmupEpochs, 0, 10_000);
         if (warmup > o.Epochs)
@@ -197,45 +241,18 @@ internal sealed record TrainingOptions
                 $"--warmup-epochs: {warmup} is more than --epochs ({o.Epochs}); give at most {o.Epochs} (0 for no warm-up)."));
         }
 
+        // Generated data: 3000 and 1000 images and 20% label noise by default; real data: all of it unless capped
+        // (the first N), with its labels as they are unless --label-noise is given.
         return o with
         {
             RampEpochs = ParseSchedule(s.Schedule, o.Epochs),
             WarmupEpochs = warmup,
             Augment = s.Augment is null ? null : (Augmentation)Array.IndexOf(AugmentNames, Choice("--augment", s.Augment, AugmentNames)),
-            LabelNoise = s.LabelNoise is null ? (generated ? 0.2 : 0) : Real("--label-noise", s.LabelNoise, 0, 1, lowOpen: false, highOpen: true),
+            LabelNoise = s.LabelNoise is { } noise ? Real("--label-noise", noise, 0, 1, lowOpen: false, highOpen: true) : (generated ? 0.2 : 0),
             NoiseType = Choice("--noise-type", s.NoiseType, NoiseTypeNames) == "pair" ? NoiseType.Pair : NoiseType.Symmetric,
-            TrainSize = s.TrainSize is null ? (generated ? 3000 : null) : Integer("--train-size", s.TrainSize, 1, 10_000_000),
-            TestSize = s.TestSize is null ? (generated ? 1000 : null) : Integer("--test-size", s.TestSize, 1, 10_000_000),
+            TrainSize = s.TrainSize is { } train ? Integer("--train-size", train, 1, 10_000_000) : (generated ? 3000 : null),
+            TestSize = s.TestSize is { } test ? Integer("--test-size", test, 1, 10_000_000) : (generated ? 1000 : null),
         };
-    }
-
-    /// <summary>--compare's entries (or --strategy's one), each RULE or RULE:NORM; entries must be distinct as written.</summary>
-    private static RunSpec[] ParseRuns(TrainingSettings s, string norm)
-    {
-        if (s.Strategy is not null)
-        {
-            return new[] { RunSpec.Parse("--strategy", Text("--strategy", s.Strategy).Trim(), norm) };
-        }
-
-        if (s.Compare is null)
-        {
-            return DefaultRuns.Select(r => RunSpec.Parse("--compare", r, norm)).ToArray();
-        }
-
-        RunSpec[] runs = Text("--compare", s.Compare).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(r => RunSpec.Parse("--compare", r, norm)).ToArray();
-        if (runs.Length == 0)
-        {
-            throw new UsageException($"--compare: give a comma-separated list of runs, each a rule from {string.Join(", ", RunSpec.Rules)} with an optional :{string.Join("|", RunSpec.Norms)} suffix, e.g. --compare full:batch,lowest:group,random.");
-        }
-
-        string? repeated = runs.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1)?.Key;
-        if (repeated is not null)
-        {
-            throw new UsageException($"--compare: '{repeated}' is given twice; each entry names one run, so give it once.");
-        }
-
-        return runs;
     }
 
     /// <summary>The command-line spelling of an augmentation: none, crop, crop-flip.</summary>
@@ -261,10 +278,66 @@ internal sealed record TrainingOptions
         }
         catch (Exception e) when (e is CommandParseException or CommandRuntimeException)
         {
-            throw new UsageException(e.Message, e);
+            throw new UsageException(CommandLine.Explain(e, args), e);
         }
 
         return parsed ?? throw new UsageException("No options were parsed (--help prints the help and runs nothing).");
+    }
+
+    /// <summary>--compare's entries (or --strategy's one); entries must be distinct as written.</summary>
+    private static RunSpec[] ParseRuns(TrainingSettings s, NormKind norm, ScoreSource? scores, StepExecution execution)
+    {
+        if (s.Strategy is not null)
+        {
+            return new[] { RunSpec.Parse("--strategy", Text("--strategy", s.Strategy).Trim(), norm, scores, execution) };
+        }
+
+        if (s.Compare is null)
+        {
+            return DefaultRuns.Select(r => RunSpec.Parse("--compare", r, norm, scores, execution)).ToArray();
+        }
+
+        RunSpec[] runs = Text("--compare", s.Compare).Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(r => RunSpec.Parse("--compare", r, norm, scores, execution)).ToArray();
+        if (runs.Length == 0)
+        {
+            throw new UsageException($"--compare: give a comma-separated list of runs, each a rule from {string.Join(", ", RunSpec.Rules.Keys)} with optional parts such as :batch, :cached or :masked, e.g. --compare full:batch,lowest:group,random.");
+        }
+
+        string? repeated = runs.GroupBy(r => r.Name).FirstOrDefault(g => g.Count() > 1)?.Key;
+        if (repeated is not null)
+        {
+            throw new UsageException($"--compare: '{repeated}' is given twice; each entry names one run, so give it once.");
+        }
+
+        return runs;
+    }
+
+    private static ulong[] ParseSeeds(TrainingSettings s)
+    {
+        if (s.Seeds is null)
+        {
+            return new[] { (ulong)s.Seed };
+        }
+
+        string[] parts = Text("--seeds", s.Seeds).Split(',', StringSplitOptions.TrimEntries);
+        var seeds = new List<ulong>();
+        foreach (string part in parts)
+        {
+            if (!ulong.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out ulong seed) || seed > int.MaxValue)
+            {
+                throw new UsageException($"--seeds: '{part}' in '{s.Seeds}' is not a whole number from 0 to {int.MaxValue}; give a comma-separated list such as 1,2,3.");
+            }
+
+            if (seeds.Contains(seed))
+            {
+                throw new UsageException($"--seeds: {seed} is given twice; each seed is one run of every entry.");
+            }
+
+            seeds.Add(seed);
+        }
+
+        return seeds.ToArray();
     }
 
     private static int ParseSchedule(string value, int epochs)
@@ -291,27 +364,26 @@ internal sealed record TrainingOptions
 
     /// <summary>
     /// An option's text. Spectre.Console.Cli 0.57.2 with strict parsing binds the internal name of the default command
-    /// to an option whose value is missing (<c>--epochs</c> at the end, or <c>--lr --swap</c>) instead of reporting it.
+    /// to a text option whose value is missing (<c>--data</c> at the end, or <c>--compare --swap</c>) instead of reporting it.
     /// </summary>
     private static string Text(string name, string value) =>
         value == MissingValueSentinel ? throw new UsageException($"{name} needs a value.") : value;
 
     private const string MissingValueSentinel = "__default_command";
 
-    private static string Choice(string name, string value, string[] allowed) =>
+    private static string Choice(string name, string value, IEnumerable<string> allowed) =>
         allowed.Contains(Text(name, value)) ? value : throw new UsageException($"{name}: '{value}' is not one of {string.Join(", ", allowed)}.");
 
-    private static int Integer(string name, string value, int min, int max) =>
-        int.TryParse(Text(name, value), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out int v) && v >= min && v <= max
-            ? v
-            : throw new UsageException($"{name}: '{value}' is not a whole number from {min} to {max}.");
+    private static int Integer(string name, int value, int min, int max) =>
+        value >= min && value <= max
+            ? value
+            : throw new UsageException(string.Create(CultureInfo.InvariantCulture, $"{name}: '{value}' is not a whole number from {min} to {max}."));
 
-    private static double Real(string name, string value, double low, double high, bool lowOpen, bool highOpen = false)
+    private static double Real(string name, double value, double low, double high, bool lowOpen, bool highOpen = false)
     {
-        bool ok = double.TryParse(Text(name, value), NumberStyles.Float, CultureInfo.InvariantCulture, out double v)
-            && !double.IsNaN(v) && (lowOpen ? v > low : v >= low) && (highOpen ? v < high : v <= high);
+        bool ok = !double.IsNaN(value) && (lowOpen ? value > low : value >= low) && (highOpen ? value < high : value <= high);
         return ok
-            ? v
+            ? value
             : throw new UsageException(string.Create(CultureInfo.InvariantCulture,
                 $"{name}: '{value}' must be a number in {(lowOpen ? "(" : "[")}{low}, {high}{(highOpen ? ")" : "]")} (use a dot as decimal separator)."));
     }
