@@ -45,7 +45,7 @@ public sealed class BatchSelector : IDisposable
     private readonly RuleRunner runner;
     private readonly Generator generator;
     private int epoch;
-    private Undo? undo;
+    private SelectionUndo? undo;
 
     /// <summary>Creates a selector.</summary>
     /// <param name="model">The model whose losses score the batches.</param>
@@ -197,16 +197,7 @@ public sealed class BatchSelector : IDisposable
         undo = null;
         using (last)
         {
-            if (last.RuleState is not null)
-            {
-                using var stream = new MemoryStream(last.RuleState);
-                using var reader = new BinaryReader(stream);
-                ((IStatefulSelectionRule)Rule).LoadState(reader);
-            }
-
-            generator.set_state(last.Generator);
-            Memory?.Undo();
-            norms.Restore(last.RunningStatistics);
+            last.Apply(generator, Rule, norms, Memory);
             Steps = last.Steps;
         }
 
@@ -243,8 +234,7 @@ public sealed class BatchSelector : IDisposable
     /// <inheritdoc/>
     public void Dispose()
     {
-        norms.Release();
-        undo?.Dispose();
+        DropUndo();
         generator.Dispose();
     }
 
@@ -266,68 +256,36 @@ public sealed class BatchSelector : IDisposable
 
     /// <summary>The state as an in-memory record (the caller disposes it).</summary>
     internal SelectorState Capture() =>
-        new(Rule.Name, Scores, epoch, Steps, generator.get_state().DetachFromDisposeScope(), SaveRuleState(), Memory);
+        new(Rule.Name, Scores, epoch, Steps, generator.get_state().DetachFromDisposeScope(), RuleState.Save(Rule), Memory);
 
     /// <summary>Applies a state read whole; the rule's state is the last thing that can refuse, and then nothing changed.</summary>
     /// <exception cref="InvalidDataException">The state belongs to another rule or score source, or its parts do not match.</exception>
     internal void Restore(SelectorState state)
     {
-        if (state.Rule != Rule.Name || state.Scores != Scores)
-        {
-            throw new InvalidDataException(
-                $"The saved selection used rule {state.Rule} with {state.Scores} scores; this one uses {Rule.Name} with {Scores}. " +
-                "Resume with the options of the saved run.");
-        }
-
-        if ((state.RuleState is not null) != (Rule is IStatefulSelectionRule) || (state.Memory is not null) != (Memory is not null))
-        {
-            throw new InvalidDataException("The saved selection's rule state or score memory does not match this selector's rule and score source.");
-        }
-
+        state.CheckFits(Rule, Scores, Memory is not null);
         if (state.RuleState is not null)
         {
-            using var ruleStream = new MemoryStream(state.RuleState);
-            using var ruleReader = new BinaryReader(ruleStream);
-            ((IStatefulSelectionRule)Rule).LoadState(ruleReader);
+            RuleState.Load(Rule, state.RuleState);
         }
 
         generator.set_state(state.Generator);
-        if (state.Memory is not null)
-        {
-            Memory!.CopyFrom(state.Memory);
-        }
-
-        epoch = state.Epoch;
-        Steps = state.Steps;
-        norms.Release();
-        undo?.Dispose();
-        undo = null;
+        Memory?.CopyFrom(state.Memory!);
+        (epoch, Steps) = (state.Epoch, state.Steps);
+        DropUndo();
     }
 
     /// <summary>Forgets the previous selection's undo (it succeeded) and records what this one may change.</summary>
     internal void BeginUndo()
     {
+        DropUndo();
+        undo = new SelectionUndo(generator, Rule, Steps, norms, Memory);
+    }
+
+    private void DropUndo()
+    {
         norms.Release();
         undo?.Dispose();
         undo = null;
-        Memory?.BeginJournal();
-        undo = new Undo(generator.get_state().DetachFromDisposeScope(), SaveRuleState(), Steps, norms.Snapshot());
-    }
-
-    private byte[]? SaveRuleState()
-    {
-        if (Rule is not IStatefulSelectionRule stateful)
-        {
-            return null;
-        }
-
-        using var buffer = new MemoryStream();
-        using (var writer = new BinaryWriter(buffer, System.Text.Encoding.UTF8, leaveOpen: true))
-        {
-            stateful.SaveState(writer);
-        }
-
-        return buffer.ToArray();
     }
 
     private SelectedBatch Choose(Tensor input, Tensor target, Tensor? sampleIds, long n, BatchScores scored, Stopwatch clock)
@@ -347,15 +305,5 @@ public sealed class BatchSelector : IDisposable
             isExact: scored.AreFresh && !norms.Coupled,
             clock.Elapsed);
         return selected;
-    }
-
-    /// <summary>What one selection may change, to put back on <see cref="Rollback"/>.</summary>
-    private sealed record Undo(Tensor Generator, byte[]? RuleState, long Steps, List<Tensor> RunningStatistics) : IDisposable
-    {
-        public void Dispose()
-        {
-            Generator.Dispose();
-            RunningStatistics.ForEach(t => t.Dispose());
-        }
     }
 }

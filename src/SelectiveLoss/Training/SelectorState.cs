@@ -59,5 +59,22 @@ internal sealed record SelectorState(string Rule, ScoreSource Scores, int Epoch,
         }
     }
 
+    /// <summary>Refuses a state saved by a selector with another rule or score source, or whose parts do not match.</summary>
+    /// <exception cref="InvalidDataException">It does not fit.</exception>
+    public void CheckFits(Selection.ISelectionRule rule, ScoreSource scores, bool hasMemory)
+    {
+        if (Rule != rule.Name || Scores != scores)
+        {
+            throw new InvalidDataException(
+                $"The saved selection used rule {Rule} with {Scores} scores; this one uses {rule.Name} with {scores}. " +
+                "Resume with the options of the saved run.");
+        }
+
+        if ((RuleState is not null) != (rule is Selection.IStatefulSelectionRule) || (Memory is not null) != hasMemory)
+        {
+            throw new InvalidDataException("The saved selection's rule state or score memory does not match this selector's rule and score source.");
+        }
+    }
+
     public void Dispose() => Generator.Dispose();
 }
