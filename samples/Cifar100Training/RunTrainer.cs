@@ -108,9 +108,16 @@ internal sealed class RunTrainer
 
         progress.MaxValue = options.Epochs;
         progress.Value = start;
+        using var window = new EvaluationWindow(metrics.Count > 0 ? metrics[^1].TrainSeconds : 0, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated : 0);
         for (int epoch = start; epoch < options.Epochs; epoch++)
         {
-            TrainEpoch(run, seed, epoch, model, optimizer, driver, metrics, progress);
+            if (!TrainEpoch(run, seed, epoch, model, optimizer, driver, window, metrics, progress))
+            {
+                continue;
+            }
+
+            // Checkpoints follow evaluations (every epoch unless --eval-every is more than 1), so a resumed run starts
+            // from a state its metrics describe.
             AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
             Checkpoint.Save(checkpoints, epoch + 1, fingerprint, metrics, restarts, model, optimizer, driver);
             EpochMetrics last = metrics[^1];
@@ -123,16 +130,15 @@ internal sealed class RunTrainer
         return new RunResult(run.Name, seed, directory, metrics, restarts);
     }
 
-    /// <summary>One epoch: its batches, an evaluation every --eval-every of them (and at its end), the metrics of each window.</summary>
-    private void TrainEpoch(RunSpec run, ulong seed, int epoch, DenseNet model, optim.Optimizer optimizer, IRunDriver driver, List<EpochMetrics> metrics, ProgressTask progress)
+    /// <summary>One epoch: its batches and an evaluation every --eval-every of them (or at its end, or none when it is
+    /// not one of every --eval-every epochs); returns whether it evaluated at its end.</summary>
+    private bool TrainEpoch(RunSpec run, ulong seed, int epoch, DenseNet model, optim.Optimizer optimizer, IRunDriver driver, EvaluationWindow window,
+        List<EpochMetrics> metrics, ProgressTask progress)
     {
         int[] order = new SplitMix(seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
         IReadOnlyList<int[]> plan = driver.Batches(epoch, order);
-        int every = Math.Max(1, (int)Math.Ceiling(options.EvalEvery * plan.Count));
-        bool[]? corrupted = train.Corrupted;
-        var window = new List<BatchOutcome>();
-        long keptInEpoch = 0, keptNoisyInEpoch = 0;
-        double trainBefore = metrics.Count > 0 ? metrics[^1].TrainSeconds : 0;
+        bool evaluates = options.EvalEvery <= 1 || (epoch + 1) % (int)options.EvalEvery == 0 || epoch == options.Epochs - 1;
+        int every = options.EvalEvery <= 1 ? Math.Max(1, (int)Math.Ceiling(options.EvalEvery * plan.Count)) : plan.Count;
         var clock = Stopwatch.StartNew();
         double started = progress.Value;
         for (int b = 0; b < plan.Count; b++)
@@ -147,7 +153,7 @@ internal sealed class RunTrainer
 
                 faults.At(run.Name, epoch, b);
                 var (x, y) = batches.Build(train, plan[b], augment, seed, epoch, device);
-                window.Add(driver.Train(x, y, plan[b]));
+                window.Add(driver.Train(x, y, plan[b]), (double)train.Count / plan.Count);
             }
 
             if (epoch == options.Epochs - 1 && b == plan.Count - 1)
@@ -156,37 +162,31 @@ internal sealed class RunTrainer
                 using var scope = torch.NewDisposeScope();
                 if (driver.Finish() is { } finished)
                 {
-                    window.Add(finished);
+                    window.Add(finished, 0);
                 }
             }
 
             progress.Value = started + ((double)(b + 1) / plan.Count);
-            if ((b + 1) % every != 0 && b != plan.Count - 1)
+            if (!evaluates || ((b + 1) % every != 0 && b != plan.Count - 1))
             {
                 continue;
             }
 
             // The window closes: its losses and kept samples are read from the device now, not per step.
-            clock.Stop();
-            double loss = window.Sum(o => o.LossSum()), trained = window.Sum(o => o.Trained);
-            keptInEpoch += window.Sum(o => o.Kept);
-            if (corrupted is not null && run.Rule != RunRule.Full)
-            {
-                keptNoisyInEpoch += window.Sum(o => o.KeptIds().Count(i => corrupted[i]));
-            }
-
-            long backpropagated = (metrics.Count > 0 ? metrics[^1].SamplesBackpropagated : 0) + (long)trained;
-            window.ForEach(o => o.Dispose());
-            window.Clear();
+            window.Trained(clock.Elapsed);
             var evalClock = Stopwatch.StartNew();
             double accuracy = evaluator.Accuracy(model);
-            double? noisyShare = run.Rule != RunRule.Full && corrupted is not null && keptInEpoch > 0 ? (double)keptNoisyInEpoch / keptInEpoch : null;
-            double done = (double)(b + 1) / plan.Count;
-            metrics.Add(new EpochMetrics(epoch + done, trainBefore + clock.Elapsed.TotalSeconds, evalClock.Elapsed.TotalSeconds,
-                trained > 0 ? loss / trained : double.NaN, accuracy, backpropagated, keptInEpoch / (done * train.Count), noisyShare));
+            metrics.Add(window.Close(epoch + ((double)(b + 1) / plan.Count), evalClock.Elapsed.TotalSeconds, accuracy, train.Corrupted, run.Rule != RunRule.Full));
             progress.Description = $"{Markup.Escape(Label(run, seed))} epoch {epoch + 1}/{options.Epochs}  loss {metrics[^1].TrainLoss:0.000}  acc {accuracy:P1}";
-            clock.Start();
+            clock.Restart();
         }
+
+        if (!evaluates)
+        {
+            window.Trained(clock.Elapsed);
+        }
+
+        return evaluates;
     }
 
     /// <summary>A run's name in logs: the entry, and its seed when there are several.</summary>

@@ -31,7 +31,7 @@ internal sealed record TrainingOptions
 
     public int Epochs { get; init; } = 8;
 
-    /// <summary>The share of an epoch between evaluations, in (0, 1].</summary>
+    /// <summary>Epochs between evaluations: a share of an epoch in (0, 1], or a whole number of epochs.</summary>
     public double EvalEvery { get; init; } = 1;
 
     public int BatchSize { get; init; } = 64;
@@ -185,7 +185,7 @@ internal sealed record TrainingOptions
             DataDirectory = s.Data is null ? null : Text("--data", s.Data),
             Keep = Real("--keep", s.Keep, 0, 1, lowOpen: true),
             Epochs = epochs,
-            EvalEvery = Real("--eval-every", s.EvalEvery, 0, 1, lowOpen: true),
+            EvalEvery = EvalInterval(s.EvalEvery),
             BatchSize = Integer("--batch-size", s.BatchSize, 2, 65_536),
             LearningRate = Real("--lr", s.LearningRate, 0, 10, lowOpen: true),
             WeightDecay = Real("--weight-decay", s.WeightDecay, 0, 1, lowOpen: false, highOpen: true),
@@ -312,6 +312,12 @@ internal sealed record TrainingOptions
 
         return runs;
     }
+
+    private static double EvalInterval(double value) =>
+        (value > 0 && value <= 1) || (value > 1 && value <= 10_000 && value == Math.Floor(value))
+            ? value
+            : throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--eval-every: '{value}' must be a share of an epoch in (0, 1] (e.g. 0.25) or a whole number of epochs (e.g. 2)."));
 
     private static ulong[] ParseSeeds(TrainingSettings s)
     {

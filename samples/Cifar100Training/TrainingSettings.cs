@@ -73,7 +73,7 @@ internal sealed class TrainingSettings : CommandSettings
     public int Epochs { get; init; } = 8;
 
     [CommandOption("--eval-every <F>")]
-    [Description("Evaluate on the test set every F of an epoch, in (0, 1]] (e.g. 0.25), and at the end of each epoch; evaluation time stays out of training time, and the time to target is read at every evaluation")]
+    [Description("Evaluate on the test set every F of an epoch, in (0, 1]] (e.g. 0.25), and at the end of each epoch; or every F epochs, a whole number (e.g. 2), and after the last. Evaluation time stays out of training time; the time to target is read at every evaluation")]
     [DefaultValue(1.0)]
     public double EvalEvery { get; init; } = 1;
 

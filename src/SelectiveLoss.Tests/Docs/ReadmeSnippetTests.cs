@@ -57,7 +57,7 @@ public sealed class ReadmeSnippetTests
     public void Readme_Snippets_CoverTheMainEntryPoints()
     {
         string readme = RepositoryFiles.Read("README.md");
-        foreach (string name in new[] { "quickstart", "selectivestep", "three-choices", "normalization", "densenet-oneliner", "finetune" })
+        foreach (string name in new[] { "quickstart", "selectivestep", "caller-loop", "custom-rule-test", "three-choices", "normalization", "densenet-oneliner", "finetune" })
         {
             readme.Should().Contain($"<!-- snippet: {name} ", "README shows each main entry point with compiled code");
         }
