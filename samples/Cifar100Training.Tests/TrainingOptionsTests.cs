@@ -93,7 +93,10 @@ public sealed class TrainingOptionsTests
     [InlineData(new[] { "--keep", "1.5" }, "--keep: '1.5' must be a number in (0, 1]")]
     [InlineData(new[] { "--strategy", "topk" }, "--strategy: 'topk' in 'topk' is not a rule. Use one of full, lowest, highest, random, sb, infobatch")]
     [InlineData(new[] { "--compare", "full,topk:group" }, "--compare: 'topk' in 'topk:group' is not a rule")]
-    [InlineData(new[] { "--compare", "full,lowest:layer" }, "--compare: 'lowest:layer' has the part 'layer'. Use norms batch, group, group-ws, score sources fresh, cached, last-loss or executions rebatched, masked")]
+    [InlineData(new[] { "--compare", "full,lowest:layer" }, "--compare: 'lowest:layer' has the part 'layer'. Use norms batch, group, group-ws, score sources fresh, cached, last-loss, executions rebatched, masked or an epoch count such as 20ep")]
+    [InlineData(new[] { "--compare", "full,infobatch:0ep" }, "--compare: 'infobatch:0ep' asks for 0 epochs; give 1 to 10000")]
+    [InlineData(new[] { "--compare", "full,random:20ep:30ep" }, "--compare: 'random:20ep:30ep' names an epoch count twice")]
+    [InlineData(new[] { "--compare", "full,random:1ep", "--warmup-epochs", "2" }, "--warmup-epochs: 2 is more than the 1 epochs of a run in --compare")]
     [InlineData(new[] { "--compare", "full:batch,full:" }, "--compare: 'full:' has the part ''")]
     [InlineData(new[] { "--compare", "full,rebatched" }, "--compare: 'rebatched' in 'rebatched' is now lowest (rebatched is the default execution)")]
     [InlineData(new[] { "--compare", "full,cached" }, "--compare: 'cached' in 'cached' is now lowest:cached")]
@@ -175,6 +178,16 @@ public sealed class TrainingOptionsTests
             (RunRule.Random, NormKind.Group, ScoreSource.Fresh, StepExecution.Masked));
         TrainingOptions.Parse(new[] { "--compare", "full,infobatch", "--scores", "cached" }).Runs.Should().OnlyContain(r => r.Scores == null,
             "full and infobatch take no score source: --scores applies to the step rules");
+    }
+
+    [Fact]
+    public void Parse_EpochsPart_StretchesThatRunsScheduleOnly()
+    {
+        TrainingOptions o = TrainingOptions.Parse(new[] { "--compare", "full:batch,infobatch:22ep,random:group:31ep", "--epochs", "15" });
+
+        o.Runs.Select(r => r.EpochsOr(o.Epochs)).Should().Equal(15, 22, 31);
+        o.Runs[2].Norm.Should().Be(NormKind.Group);
+        o.ResolveFor(DataFormat.Idx).FingerprintOf(o.Runs[1], 1).Should().Contain("runepochs=22");
     }
 
     [Fact]

@@ -14,19 +14,20 @@ internal static class DriverFactory
         // One generator for the whole run (random subsets, sb's draws, InfoBatch's pruning), seeded by the run seed and
         // checkpointed with the run.
         ulong generatorSeed = SplitMix.Mix(seed ^ 0x5E1EC7UL);
+        int epochs = run.EpochsOr(options.Epochs);
         switch (run.Rule)
         {
             case RunRule.Full:
                 return new FullDriver(model, optimizer, options.BatchSize);
             case RunRule.InfoBatch:
                 return new InfoBatchDriver(model, optimizer,
-                    new InfoBatchSampler(trainCount, options.Epochs, options.BatchSize, options.InfoBatchPrune, options.InfoBatchAnneal, generatorSeed));
+                    new InfoBatchSampler(trainCount, epochs, options.BatchSize, options.InfoBatchPrune, options.InfoBatchAnneal, generatorSeed));
             default:
                 var stepOptions = new SelectiveStepOptions
                 {
                     Execution = run.Execution,
                     Scores = run.Scores,
-                    TotalEpochs = options.Epochs,
+                    TotalEpochs = epochs,
                     AccumulateToBatchSize = options.Accumulate && run.Rule == RunRule.SelectiveBackprop ? options.BatchSize : null,
                     DatasetSize = trainCount,
                     Seed = generatorSeed,

@@ -165,7 +165,8 @@ internal static class Program
             NormKind.GroupWs => $"group{groups}, weight-standardised conv",
             _ => $"group{groups}",
         };
-        return $"{rule}{step}; norm {norm}";
+        string epochs = run.Epochs is { } e ? string.Create(CultureInfo.InvariantCulture, $"; {e} epochs") : string.Empty;
+        return $"{rule}{step}; norm {norm}{epochs}";
     }
 
     private static string Describe(DataFormat format) => format switch

@@ -58,6 +58,8 @@ internal static class Report
     public static void WriteChart(string path, IReadOnlyList<RunResult> runs, string dataDescription)
     {
         var plot = new ScottPlot.Plot();
+        var palette = new ScottPlot.Palettes.Category10();
+        int index = 0;
         foreach (var group in runs.Where(r => r.Metrics.Count > 0).GroupBy(r => r.Name))
         {
             List<RunResult> seeds = group.ToList();
@@ -65,6 +67,7 @@ internal static class Report
             double[] xs = Enumerable.Range(0, points).Select(i => seeds.Average(r => r.Metrics[i].TrainSeconds)).ToArray();
             Stat[] ys = Enumerable.Range(0, points).Select(i => Stat.Of(seeds.Select(r => (double?)(r.Metrics[i].TestAccuracy * 100)))).ToArray();
             var line = plot.Add.Scatter(xs, ys.Select(s => s.Mean).ToArray());
+            line.Color = palette.GetColor(index++); // one colour per run: the bands would otherwise take colours of the palette too
             line.LegendText = seeds.Count > 1 ? $"{group.Key} (mean of {seeds.Count} seeds, ±1 sd)" : group.Key;
             if (seeds.Count > 1)
             {

@@ -8,10 +8,11 @@ namespace Cifar100Training;
 /// <summary>
 /// One entry of <c>--compare</c>, as four independent choices: the rule, the norm, where a selecting step's scores come
 /// from, and how it executes. Written <c>RULE[:PART]...</c>, where each part names a norm (batch, group, group-ws), a
-/// score source (fresh, cached, last-loss) or an execution (rebatched, masked), in any order; what an entry leaves out
-/// comes from --norm, --scores and --execution. <see cref="Name"/> is the entry as written and names the run everywhere.
+/// score source (fresh, cached, last-loss), an execution (rebatched, masked) or the run's own epoch count (<c>Nep</c>,
+/// e.g. <c>22ep</c>: its schedule stretched to a training budget), in any order; what an entry leaves out comes from
+/// --norm, --scores, --execution and --epochs. <see cref="Name"/> is the entry as written and names the run everywhere.
 /// </summary>
-internal sealed record RunSpec(string Name, RunRule Rule, NormKind Norm, ScoreSource? Scores = null, StepExecution Execution = StepExecution.Rebatched)
+internal sealed record RunSpec(string Name, RunRule Rule, NormKind Norm, ScoreSource? Scores = null, StepExecution Execution = StepExecution.Rebatched, int? Epochs = null)
 {
     /// <summary>The rules, by their command-line names, in the order --help lists them.</summary>
     public static readonly IReadOnlyDictionary<string, RunRule> Rules = new Dictionary<string, RunRule>
@@ -56,6 +57,9 @@ internal sealed record RunSpec(string Name, RunRule Rule, NormKind Norm, ScoreSo
     /// <summary>Gets a value indicating whether the model uses GroupNorm (group or group-ws).</summary>
     public bool UsesGroupNorm => Norm is NormKind.Group or NormKind.GroupWs;
 
+    /// <summary>The run's epoch count: its own (<c>Nep</c>), or <paramref name="epochs"/> (--epochs).</summary>
+    public int EpochsOr(int epochs) => Epochs ?? epochs;
+
     /// <summary>The command-line name of a norm.</summary>
     public static string NameOf(NormKind norm) => Norms.First(n => n.Value == norm).Key;
 
@@ -86,29 +90,36 @@ internal sealed record RunSpec(string Name, RunRule Rule, NormKind Norm, ScoreSo
         NormKind? givenNorm = null;
         ScoreSource? givenScores = null;
         StepExecution? givenExecution = null;
+        int? givenEpochs = null;
         foreach (string part in parts.Skip(1))
         {
-            if (Norms.TryGetValue(part, out NormKind n))
+            if (part.EndsWith("ep", StringComparison.Ordinal) && int.TryParse(part.AsSpan(0, part.Length - 2), System.Globalization.NumberStyles.None,
+                System.Globalization.CultureInfo.InvariantCulture, out int epochs))
             {
-                givenNorm = Once(givenNorm, n, "norm");
+                givenEpochs = epochs is >= 1 and <= 10_000 ? Once(givenEpochs, epochs, "an epoch count")
+                    : throw new UsageException($"{option}: '{entry}' asks for {epochs} epochs; give 1 to 10000 (e.g. {ruleName}:20ep).");
+            }
+            else if (Norms.TryGetValue(part, out NormKind n))
+            {
+                givenNorm = Once(givenNorm, n, "a norm");
             }
             else if (ScoreSources.TryGetValue(part, out ScoreSource s))
             {
-                givenScores = Once(givenScores, s, "score source");
+                givenScores = Once(givenScores, s, "a score source");
             }
             else if (Executions.TryGetValue(part, out StepExecution e))
             {
-                givenExecution = Once(givenExecution, e, "execution");
+                givenExecution = Once(givenExecution, e, "an execution");
             }
             else
             {
                 throw new UsageException(
-                    $"{option}: '{entry}' has the part '{part}'. Use norms {string.Join(", ", Norms.Keys)}, score sources {string.Join(", ", ScoreSources.Keys)} " +
-                    $"or executions {string.Join(", ", Executions.Keys)} after a colon (e.g. {ruleName}:batch).");
+                    $"{option}: '{entry}' has the part '{part}'. Use norms {string.Join(", ", Norms.Keys)}, score sources {string.Join(", ", ScoreSources.Keys)}, " +
+                    $"executions {string.Join(", ", Executions.Keys)} or an epoch count such as 20ep after a colon (e.g. {ruleName}:batch).");
             }
         }
 
-        var run = new RunSpec(entry, rule, givenNorm ?? norm, givenScores ?? scores, givenExecution ?? execution);
+        var run = new RunSpec(entry, rule, givenNorm ?? norm, givenScores ?? scores, givenExecution ?? execution, givenEpochs);
         bool namesStepParts = givenScores is not null || givenExecution is not null;
         if (namesStepParts && !run.UsesStep)
         {
@@ -122,6 +133,6 @@ internal sealed record RunSpec(string Name, RunRule Rule, NormKind Norm, ScoreSo
 
         T Once<T>(T? given, T value, string kind)
             where T : struct =>
-            given is null ? value : throw new UsageException($"{option}: '{entry}' names a {kind} twice; give one.");
+            given is null ? value : throw new UsageException($"{option}: '{entry}' names {kind} twice; give one.");
     }
 }

@@ -106,10 +106,11 @@ internal sealed class RunTrainer
             }
         }
 
-        progress.MaxValue = options.Epochs;
+        int epochs = run.EpochsOr(options.Epochs);
+        progress.MaxValue = epochs;
         progress.Value = start;
         using var window = new EvaluationWindow(metrics.Count > 0 ? metrics[^1].TrainSeconds : 0, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated : 0);
-        for (int epoch = start; epoch < options.Epochs; epoch++)
+        for (int epoch = start; epoch < epochs; epoch++)
         {
             if (!TrainEpoch(run, seed, epoch, model, optimizer, driver, window, metrics, progress))
             {
@@ -137,7 +138,8 @@ internal sealed class RunTrainer
     {
         int[] order = new SplitMix(seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
         IReadOnlyList<int[]> plan = driver.Batches(epoch, order);
-        bool evaluates = options.EvalEvery <= 1 || (epoch + 1) % (int)options.EvalEvery == 0 || epoch == options.Epochs - 1;
+        int epochs = run.EpochsOr(options.Epochs);
+        bool evaluates = options.EvalEvery <= 1 || (epoch + 1) % (int)options.EvalEvery == 0 || epoch == epochs - 1;
         int every = options.EvalEvery <= 1 ? Math.Max(1, (int)Math.Ceiling(options.EvalEvery * plan.Count)) : plan.Count;
         var clock = Stopwatch.StartNew();
         double started = progress.Value;
@@ -145,7 +147,7 @@ internal sealed class RunTrainer
         {
             using (var scope = torch.NewDisposeScope())
             {
-                double lr = LearningRateSchedule.At(options.LearningRate, epoch, b, plan.Count, options.WarmupEpochs, options.Epochs);
+                double lr = LearningRateSchedule.At(options.LearningRate, epoch, b, plan.Count, options.WarmupEpochs, epochs);
                 foreach (var group in optimizer.ParamGroups)
                 {
                     group.LearningRate = lr;
@@ -156,7 +158,7 @@ internal sealed class RunTrainer
                 window.Add(driver.Train(x, y, plan[b]), (double)train.Count / plan.Count);
             }
 
-            if (epoch == options.Epochs - 1 && b == plan.Count - 1)
+            if (epoch == epochs - 1 && b == plan.Count - 1)
             {
                 // With --accumulate, kept samples short of a full batch still wait: they train before the last evaluation.
                 using var scope = torch.NewDisposeScope();
@@ -177,7 +179,7 @@ internal sealed class RunTrainer
             var evalClock = Stopwatch.StartNew();
             double accuracy = evaluator.Accuracy(model);
             metrics.Add(window.Close(epoch + ((double)(b + 1) / plan.Count), evalClock.Elapsed.TotalSeconds, accuracy, train.Corrupted, run.Rule != RunRule.Full));
-            progress.Description = $"{Markup.Escape(Label(run, seed))} epoch {epoch + 1}/{options.Epochs}  loss {metrics[^1].TrainLoss:0.000}  acc {accuracy:P1}";
+            progress.Description = $"{Markup.Escape(Label(run, seed))} epoch {epoch + 1}/{epochs}  loss {metrics[^1].TrainLoss:0.000}  acc {accuracy:P1}";
             clock.Restart();
         }
 

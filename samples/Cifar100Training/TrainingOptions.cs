@@ -119,7 +119,7 @@ internal sealed record TrainingOptions
     {
         ArgumentNullException.ThrowIfNull(run);
         var text = new System.Text.StringBuilder(Common)
-            .Append(CultureInfo.InvariantCulture, $";runseed={seed};run={RunSpec.NameOf(run.Rule)};norm={RunSpec.NameOf(run.Norm)}");
+            .Append(CultureInfo.InvariantCulture, $";runseed={seed};run={RunSpec.NameOf(run.Rule)};norm={RunSpec.NameOf(run.Norm)};runepochs={run.EpochsOr(Epochs)}");
         if (run.UsesStep)
         {
             text.Append(CultureInfo.InvariantCulture, $";scores={(run.Scores is { } s ? RunSpec.NameOf(s) : "default")};execution={run.Execution}");
@@ -235,6 +235,12 @@ internal sealed record TrainingOptions
         }
 
         int warmup = Integer("--warmup-epochs", s.WarmupEpochs, 0, 10_000);
+        if (o.Runs.FirstOrDefault(r => r.EpochsOr(o.Epochs) < warmup) is { Epochs: { } few })
+        {
+            throw new UsageException(string.Create(CultureInfo.InvariantCulture,
+                $"--warmup-epochs: {warmup} is more than the {few} epochs of a run in --compare; give at most {few} (0 for no warm-up)."));
+        }
+
         if (warmup > o.Epochs)
         {
             throw new UsageException(string.Create(CultureInfo.InvariantCulture,

@@ -17,21 +17,10 @@ namespace SelectiveLoss.Training;
 /// scale the loss or step a scheduler between backward and step, drive a <see cref="BatchSelector"/> from your own loop.
 /// </summary>
 /// <remarks>
-/// <para>
-/// Keeping the lowest 60% of per-sample losses with <c>topk</c> on a full-batch graph (<see cref="StepExecution.Masked"/>)
-/// costs as much as a full step: backward still runs over every sample. <see cref="StepExecution.Rebatched"/> scores the
-/// batch without gradients (about a quarter of a training step), then runs forward and backward on the kept samples
-/// only; <see cref="ScoreSource.Cached"/> and <see cref="ScoreSource.LastTrainingLoss"/> skip most or all of the scoring.
-/// </para>
-/// <para>
-/// Rebatching is exact (the same update as <see cref="StepExecution.Masked"/>, to round-off) only when no module mixes
-/// samples: BatchNorm in training mode normalises with batch statistics, so a sample's output depends on which other
-/// samples share its batch. Use <see cref="NormalizationSwapper.ReplaceBatchNorm"/> (or build the model with GroupNorm)
-/// first; on a coupled model the step warns once (or refuses, with <see cref="CouplingPolicy.Refuse"/>), and estimates
-/// BatchNorm's running statistics as <see cref="BatchSelectorOptions.BatchNormStatistics"/> says.
-/// </para>
-/// <para>Each step runs inside its own dispose scope; no tensor outlives it except the optimiser's state, the rule's
-/// and the step's memory, and the two small tensors a <see cref="StepResult"/> reads lazily.</para>
+/// <see cref="StepExecution.Rebatched"/> scores the batch without gradients (about a quarter of a training step), then
+/// runs forward and backward on the kept samples only; the masked <c>topk</c> loss costs a full step. Rebatching is exact
+/// only when no module mixes samples: with BatchNorm the step warns once (or refuses, <see cref="CouplingPolicy.Refuse"/>);
+/// swap it first with <see cref="NormalizationSwapper.ReplaceBatchNorm"/>. Each step runs in its own dispose scope.
 /// </remarks>
 /// <example>
 /// <code>
