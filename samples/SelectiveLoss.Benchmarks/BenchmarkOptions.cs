@@ -13,7 +13,8 @@ internal sealed record BenchmarkOptions
 {
     public const string Description = """
         SelectiveLoss benchmark: CIFAR DenseNet-121 (100 classes) training steps on generated data.
-        Every strategy interleaved round by round; medians, ratios to the full step, peak memory per strategy.
+        Every strategy interleaved round by round; medians, ratios to the full step, peak memory per strategy;
+        whole epochs of InfoBatch's sampler and per-batch rule against a full epoch.
         Run it with: dotnet run -c Release --project samples/SelectiveLoss.Benchmarks -- [[OPTIONS]]
         Exit codes: 0 done, 2 bad option.
         """;
@@ -32,6 +33,9 @@ internal sealed record BenchmarkOptions
     /// <summary>The norms to measure, by their names in the CSV and the model builder: batchnorm, groupnorm.</summary>
     public string[] Norms { get; init; } = { "batchnorm", "groupnorm" };
     public bool MeasureMemory { get; init; } = true;
+
+    /// <summary>Batches of <see cref="Batch"/> in the epoch cases' data set; 0 leaves the epoch rows out.</summary>
+    public int EpochBatches { get; init; } = 4;
     public int Threads { get; init; } = Environment.ProcessorCount;
 
     // Child mode: measure the peak memory of one strategy in a fresh process.
@@ -103,6 +107,7 @@ internal sealed record BenchmarkOptions
             Keeps = List("--keep", s.Keep).Select(k => Ratio("--keep", k)).ToArray(),
             Norms = List("--norm", s.Norm).Select(n => NormName("--norm", n)).Distinct().ToArray(),
             MeasureMemory = !s.NoMemory,
+            EpochBatches = Integer("--epoch-batches", s.EpochBatches, 0),
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

@@ -52,6 +52,11 @@ internal sealed class BenchmarkSettings : CommandSettings
     [Description("Skip the per-strategy peak-memory child processes")]
     public bool NoMemory { get; init; }
 
+    [CommandOption("--epoch-batches <N>")]
+    [Description("Batches of --batch-size in the data set of the epoch rows (full_epoch, infobatch_sampler, infobatch_per_batch); 0 leaves them out")]
+    [DefaultValue("4")]
+    public string EpochBatches { get; init; } = "4";
+
     [CommandOption("--threads <N>")]
     [Description("Torch threads. Default: the number of cores")]
     public string? Threads { get; init; }
