@@ -36,6 +36,14 @@ internal sealed record BenchmarkOptions
 
     /// <summary>Batches of <see cref="Batch"/> in the epoch cases' data set; 0 leaves the epoch rows out.</summary>
     public int EpochBatches { get; init; } = 4;
+
+    /// <summary>Steps per rule of the leak check; null runs the timing instead.</summary>
+    public int? MemorySteps { get; init; }
+    public int MemoryWarmup { get; init; } = 50;
+    public int MemoryRepeats { get; init; } = 2;
+
+    /// <summary>The run folder of memory.csv: the CSV's folder.</summary>
+    public string OutputFolder => Path.GetDirectoryName(Path.GetFullPath(CsvPath))!;
     public int Threads { get; init; } = Environment.ProcessorCount;
 
     // Child mode: measure the peak memory of one strategy in a fresh process.
@@ -60,6 +68,7 @@ internal sealed record BenchmarkOptions
             c.PropagateExceptions();
             c.AddExample("--quick", "--output", "runs/bench");
             c.AddExample("--warmup", "1", "--rounds", "1", "--batch-size", "4", "--keep", "0.5", "--norm", "group", "--no-memory");
+            c.AddExample("--memory-steps", "500", "--output", "runs/checks");
         });
         try
         {
@@ -108,6 +117,9 @@ internal sealed record BenchmarkOptions
             Norms = List("--norm", s.Norm).Select(n => NormName("--norm", n)).Distinct().ToArray(),
             MeasureMemory = !s.NoMemory,
             EpochBatches = Integer("--epoch-batches", s.EpochBatches, 0),
+            MemorySteps = s.MemorySteps is null ? null : Integer("--memory-steps", s.MemorySteps, 1),
+            MemoryWarmup = Integer("--memory-warmup", s.MemoryWarmup, 0),
+            MemoryRepeats = Integer("--memory-repeats", s.MemoryRepeats, 1),
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

@@ -57,6 +57,20 @@ internal sealed class BenchmarkSettings : CommandSettings
     [DefaultValue("4")]
     public string EpochBatches { get; init; } = "4";
 
+    [CommandOption("--memory-steps <N>")]
+    [Description("Instead of the timing: the leak check, N steps of every rule on a tiny DenseNet at batch 32 after the warm-up; writes memory.csv")]
+    public string? MemorySteps { get; init; }
+
+    [CommandOption("--memory-warmup <N>")]
+    [Description("Leak check: untimed steps of each rule before its first memory sample")]
+    [DefaultValue("50")]
+    public string MemoryWarmup { get; init; } = "50";
+
+    [CommandOption("--memory-repeats <N>")]
+    [Description("Leak check: how often the whole check runs, to show the run-to-run noise")]
+    [DefaultValue("2")]
+    public string MemoryRepeats { get; init; } = "2";
+
     [CommandOption("--threads <N>")]
     [Description("Torch threads. Default: the number of cores")]
     public string? Threads { get; init; }

@@ -29,6 +29,22 @@ if (options.ChildStrategy is not null)
 }
 
 var clock = Stopwatch.StartNew();
+if (options.MemorySteps is not null)
+{
+    // The check runs instead of the timing: it measures another thing, and would disturb it.
+    if (options.MemorySteps is int steps)
+    {
+        var memory = LeakCheck.Run(options.MemoryWarmup, steps, options.MemoryRepeats);
+        LeakCheck.Print(memory, options.MemoryWarmup);
+        string path = Path.Combine(options.OutputFolder, "memory.csv");
+        LeakCheck.WriteCsv(path, memory);
+        Console.WriteLine($"CSV: {path}");
+    }
+
+    Console.WriteLine($"finished in {clock.Elapsed:mm\\:ss}");
+    return 0;
+}
+
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"SelectiveLoss benchmark: CIFAR DenseNet-121, batch {options.Batch}, {options.Threads} threads, {options.WarmupRounds} warm-up + {options.Rounds} timed rounds, keep {string.Join("/", options.Keeps)}"));
 
