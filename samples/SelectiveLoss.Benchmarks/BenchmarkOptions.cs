@@ -42,7 +42,10 @@ internal sealed record BenchmarkOptions
     public int MemoryWarmup { get; init; } = 50;
     public int MemoryRepeats { get; init; } = 2;
 
-    /// <summary>The run folder of memory.csv: the CSV's folder.</summary>
+    /// <summary>Steps per variant of the device-sync check; null runs the timing instead.</summary>
+    public int? SyncSteps { get; init; }
+
+    /// <summary>The run folder of memory.csv and sync.csv: the CSV's folder.</summary>
     public string OutputFolder => Path.GetDirectoryName(Path.GetFullPath(CsvPath))!;
     public int Threads { get; init; } = Environment.ProcessorCount;
 
@@ -68,7 +71,7 @@ internal sealed record BenchmarkOptions
             c.PropagateExceptions();
             c.AddExample("--quick", "--output", "runs/bench");
             c.AddExample("--warmup", "1", "--rounds", "1", "--batch-size", "4", "--keep", "0.5", "--norm", "group", "--no-memory");
-            c.AddExample("--memory-steps", "500", "--output", "runs/checks");
+            c.AddExample("--memory-steps", "500", "--sync-steps", "100", "--output", "runs/checks");
         });
         try
         {
@@ -120,6 +123,7 @@ internal sealed record BenchmarkOptions
             MemorySteps = s.MemorySteps is null ? null : Integer("--memory-steps", s.MemorySteps, 1),
             MemoryWarmup = Integer("--memory-warmup", s.MemoryWarmup, 0),
             MemoryRepeats = Integer("--memory-repeats", s.MemoryRepeats, 1),
+            SyncSteps = s.SyncSteps is null ? null : Integer("--sync-steps", s.SyncSteps, 1),
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

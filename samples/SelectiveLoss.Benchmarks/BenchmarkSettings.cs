@@ -71,6 +71,10 @@ internal sealed class BenchmarkSettings : CommandSettings
     [DefaultValue("2")]
     public string MemoryRepeats { get; init; } = "2";
 
+    [CommandOption("--sync-steps <N>")]
+    [Description("Instead of the timing: the cost of reading StepResult.Loss and KeptIndices every step, N steps read and N not; writes sync.csv")]
+    public string? SyncSteps { get; init; }
+
     [CommandOption("--threads <N>")]
     [Description("Torch threads. Default: the number of cores")]
     public string? Threads { get; init; }

@@ -29,15 +29,24 @@ if (options.ChildStrategy is not null)
 }
 
 var clock = Stopwatch.StartNew();
-if (options.MemorySteps is not null)
+if (options.MemorySteps is not null || options.SyncSteps is not null)
 {
-    // The check runs instead of the timing: it measures another thing, and would disturb it.
+    // The checks run instead of the timing: they measure other things, and would disturb it.
     if (options.MemorySteps is int steps)
     {
         var memory = LeakCheck.Run(options.MemoryWarmup, steps, options.MemoryRepeats);
         LeakCheck.Print(memory, options.MemoryWarmup);
         string path = Path.Combine(options.OutputFolder, "memory.csv");
         LeakCheck.WriteCsv(path, memory);
+        Console.WriteLine($"CSV: {path}");
+    }
+
+    if (options.SyncSteps is int syncSteps)
+    {
+        var sync = SyncCheck.Run(syncSteps);
+        SyncCheck.Print(sync);
+        string path = Path.Combine(options.OutputFolder, "sync.csv");
+        SyncCheck.WriteCsv(path, sync);
         Console.WriteLine($"CSV: {path}");
     }
 
