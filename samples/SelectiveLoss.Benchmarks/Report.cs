@@ -157,7 +157,7 @@ internal static class Report
             plot.Add.Bars(bars);
             plot.Legend.ManualItems.Add(new ScottPlot.LegendItem
             {
-                LabelText = string.Create(CultureInfo.InvariantCulture, $"{series[s].Norm}, keep {series[s].Keep:0.0}{(series[s].Keep == 1.0 ? " (sb, infobatch*: own share; *_epoch, infobatch_sampler: per epoch)" : string.Empty)}"),
+                LabelText = string.Create(CultureInfo.InvariantCulture, $"{series[s].Norm}, keep {series[s].Keep:0.0}{(series[s].Keep == 1.0 ? " (sb, infobatch*: their own share; full_epoch, infobatch_sampler, infobatch_per_batch: per epoch)" : string.Empty)}"),
                 FillColor = palette.GetColor(s),
             });
         }
@@ -168,7 +168,8 @@ internal static class Report
         plot.YLabel("ratio to full");
         plot.Axes.SetLimitsY(0, Math.Max(1.2, rows.Max(r => r.RatioToFull) * 1.1));
         plot.ShowLegend(ScottPlot.Alignment.UpperRight);
-        WriteAtomically(path, temp => plot.SavePng(temp, 1100, 550));
+        // Wide enough for every strategy's name under its bars.
+        WriteAtomically(path, temp => plot.SavePng(temp, Math.Max(1100, 140 * strategies.Count), 550));
     }
 
     /// <summary>The process's peak resident memory so far (VmHWM), in MB.</summary>
