@@ -9,13 +9,17 @@ using static TorchSharp.torch.nn;
 
 namespace SelectiveLoss.Benchmarks;
 
-/// <summary>One CIFAR DenseNet-121 with its optimiser and a generated batch, and the step of each strategy on it.</summary>
+/// <summary>One CIFAR DenseNet-121 with its optimiser and a generated batch, the step of each strategy on it, and the
+/// whole-epoch cases (<see cref="EpochCases"/>) on a small generated data set.</summary>
 internal sealed class BenchmarkModel : IDisposable
 {
     /// <summary>Strategies without a keep ratio of their own: the full step, the scoring floor, and the rules whose kept
     /// share varies (their CSV <c>keep</c> is the mean share they trained).</summary>
     public static readonly string[] KeepIndependent = { "full", "scoring_only", "sb", "infobatch" };
-    public static readonly string[] PerKeep = { "masked", "rebatched", "cached", "subset_only", "handwritten" };
+    public static readonly string[] PerKeep = { "masked", "rebatched", "cached", "subset_only", "handwritten", "selector" };
+
+    /// <summary>The strategies whose kept share varies: their CSV <c>keep</c> is the mean share they trained.</summary>
+    public static readonly string[] OwnShare = { "sb", "infobatch", "infobatch_sampler", "infobatch_per_batch" };
 
     private readonly Module<Tensor, Tensor> model;
     private readonly optim.Optimizer optimizer;
@@ -23,8 +27,14 @@ internal sealed class BenchmarkModel : IDisposable
     private readonly Tensor y;
     private readonly Tensor ids;
     private readonly Dictionary<(string, double), SelectiveStep> steps = new();
+    private readonly Dictionary<double, BatchSelector> selectors = new();
+    private readonly EpochCases? epochs;
 
-    public BenchmarkModel(string norm, int batch)
+    /// <summary>Builds the model, its optimiser and the generated batch (seed 0).</summary>
+    /// <param name="norm">batchnorm or groupnorm.</param>
+    /// <param name="batch">The batch size of every step.</param>
+    /// <param name="epochBatches">How many batches the data set of the epoch cases holds; 0 for none.</param>
+    public BenchmarkModel(string norm, int batch, int epochBatches = 0)
     {
         Norm = norm;
         manual_seed(0);
@@ -35,14 +45,20 @@ internal sealed class BenchmarkModel : IDisposable
         x = randn(batch, 3, 32, 32);
         y = randint(0, 100, new long[] { batch });
         ids = arange(batch, dtype: ScalarType.Int64);
+        epochs = epochBatches > 0 ? new EpochCases(model, optimizer, TrainOn, batch, epochBatches) : null;
     }
 
     public string Norm { get; }
 
-    /// <summary>Runs one step of a strategy; says whether it did what the strategy promises (e.g. no scoring when
-    /// cached) and the share of the batch it trained.</summary>
+    /// <summary>Runs one step of a strategy (one epoch of an <see cref="EpochCases"/> strategy); says whether it did
+    /// what the strategy promises (e.g. no scoring when cached) and the share of the batch (data set) it trained.</summary>
     public (bool AsPromised, double TrainedShare) Run(string strategy, double keep)
     {
+        if (EpochCases.Has(strategy))
+        {
+            return Epochs.Run(strategy, firstBatchOnly: false);
+        }
+
         using var scope = NewDisposeScope();
         int k = new SelectiveLossReducer(keep).KeepCount(x.shape[0]);
         double share = (double)k / x.shape[0];
@@ -85,6 +101,22 @@ internal sealed class BenchmarkModel : IDisposable
                     return (true, share);
                 }
 
+            case "selector":
+                {
+                    // The loop a user writes with BatchSelector: Select, forward on the kept samples, the selector's
+                    // loss, backward and step of their own.
+                    BatchSelector selector = Selector(keep);
+                    SelectedBatch kept = selector.Select(x, y);
+                    model.train();
+                    var perSample = functional.cross_entropy(model.forward(kept.Input), kept.Target, reduction: Reduction.None);
+                    Tensor loss = selector.Loss(kept, perSample);
+                    optimizer.zero_grad();
+                    loss.backward();
+                    optimizer.step();
+                    _ = loss.item<float>();
+                    return (kept.ScoredSamples == x.shape[0] && kept.KeptCount == k, share);
+                }
+
             case "masked":
                 return (Step(strategy, keep).IsExact, share);
             case "rebatched":
@@ -111,12 +143,33 @@ internal sealed class BenchmarkModel : IDisposable
         }
     }
 
+    /// <summary>The untimed run before a timed one, so that the timed run starts from this strategy's own steady
+    /// state: one step of a per-step strategy, the first batch of an epoch strategy.</summary>
+    public void Warm(string strategy, double keep)
+    {
+        if (EpochCases.Has(strategy))
+        {
+            Epochs.Run(strategy, firstBatchOnly: true);
+        }
+        else
+        {
+            Run(strategy, keep);
+        }
+    }
+
     public void Dispose()
     {
         foreach (var step in steps.Values)
         {
             step.Dispose();
         }
+
+        foreach (var selector in selectors.Values)
+        {
+            selector.Dispose();
+        }
+
+        epochs?.Dispose();
 
         optimizer.Dispose();
         model.Dispose();
@@ -134,6 +187,19 @@ internal sealed class BenchmarkModel : IDisposable
         loss.backward();
         optimizer.step();
         _ = loss.item<float>();
+    }
+
+    private EpochCases Epochs => epochs ?? throw new InvalidOperationException("This model was built without a data set for the epoch cases.");
+
+    private BatchSelector Selector(double keep)
+    {
+        if (!selectors.TryGetValue(keep, out BatchSelector? selector))
+        {
+            selector = new BatchSelector(model, SelectionRules.Lowest(keep));
+            selectors[keep] = selector;
+        }
+
+        return selector;
     }
 
     private StepResult Step(string strategy, double keep)

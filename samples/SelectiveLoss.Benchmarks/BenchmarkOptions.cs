@@ -13,7 +13,8 @@ internal sealed record BenchmarkOptions
 {
     public const string Description = """
         SelectiveLoss benchmark: CIFAR DenseNet-121 (100 classes) training steps on generated data.
-        Every strategy interleaved round by round; medians, ratios to the full step, peak memory per strategy.
+        Every strategy interleaved round by round; medians, ratios to the full step, peak memory per strategy;
+        whole epochs of InfoBatch's sampler and per-batch rule against a full epoch.
         Run it with: dotnet run -c Release --project samples/SelectiveLoss.Benchmarks -- [[OPTIONS]]
         Exit codes: 0 done, 2 bad option.
         """;
@@ -32,6 +33,20 @@ internal sealed record BenchmarkOptions
     /// <summary>The norms to measure, by their names in the CSV and the model builder: batchnorm, groupnorm.</summary>
     public string[] Norms { get; init; } = { "batchnorm", "groupnorm" };
     public bool MeasureMemory { get; init; } = true;
+
+    /// <summary>Batches of <see cref="Batch"/> in the epoch cases' data set; 0 leaves the epoch rows out.</summary>
+    public int EpochBatches { get; init; } = 4;
+
+    /// <summary>Steps per rule of the leak check; null runs the timing instead.</summary>
+    public int? MemorySteps { get; init; }
+    public int MemoryWarmup { get; init; } = 50;
+    public int MemoryRepeats { get; init; } = 2;
+
+    /// <summary>Steps per variant of the device-sync check; null runs the timing instead.</summary>
+    public int? SyncSteps { get; init; }
+
+    /// <summary>The run folder of memory.csv and sync.csv: the CSV's folder.</summary>
+    public string OutputFolder => Path.GetDirectoryName(Path.GetFullPath(CsvPath))!;
     public int Threads { get; init; } = Environment.ProcessorCount;
 
     // Child mode: measure the peak memory of one strategy in a fresh process.
@@ -56,6 +71,7 @@ internal sealed record BenchmarkOptions
             c.PropagateExceptions();
             c.AddExample("--quick", "--output", "runs/bench");
             c.AddExample("--warmup", "1", "--rounds", "1", "--batch-size", "4", "--keep", "0.5", "--norm", "group", "--no-memory");
+            c.AddExample("--memory-steps", "500", "--sync-steps", "100", "--output", "runs/checks");
         });
         try
         {
@@ -103,6 +119,11 @@ internal sealed record BenchmarkOptions
             Keeps = List("--keep", s.Keep).Select(k => Ratio("--keep", k)).ToArray(),
             Norms = List("--norm", s.Norm).Select(n => NormName("--norm", n)).Distinct().ToArray(),
             MeasureMemory = !s.NoMemory,
+            EpochBatches = Integer("--epoch-batches", s.EpochBatches, 0),
+            MemorySteps = s.MemorySteps is null ? null : Integer("--memory-steps", s.MemorySteps, 1),
+            MemoryWarmup = Integer("--memory-warmup", s.MemoryWarmup, 0),
+            MemoryRepeats = Integer("--memory-repeats", s.MemoryRepeats, 1),
+            SyncSteps = s.SyncSteps is null ? null : Integer("--sync-steps", s.SyncSteps, 1),
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

@@ -52,6 +52,29 @@ internal sealed class BenchmarkSettings : CommandSettings
     [Description("Skip the per-strategy peak-memory child processes")]
     public bool NoMemory { get; init; }
 
+    [CommandOption("--epoch-batches <N>")]
+    [Description("Batches of --batch-size in the data set of the epoch rows (full_epoch, infobatch_sampler, infobatch_per_batch); 0 leaves them out")]
+    [DefaultValue("4")]
+    public string EpochBatches { get; init; } = "4";
+
+    [CommandOption("--memory-steps <N>")]
+    [Description("Instead of the timing: the leak check, N steps of every rule on a tiny DenseNet at batch 32 after the warm-up; writes memory.csv")]
+    public string? MemorySteps { get; init; }
+
+    [CommandOption("--memory-warmup <N>")]
+    [Description("Leak check: untimed steps of each rule before its first memory sample")]
+    [DefaultValue("50")]
+    public string MemoryWarmup { get; init; } = "50";
+
+    [CommandOption("--memory-repeats <N>")]
+    [Description("Leak check: how often the whole check runs, to show the run-to-run noise")]
+    [DefaultValue("2")]
+    public string MemoryRepeats { get; init; } = "2";
+
+    [CommandOption("--sync-steps <N>")]
+    [Description("Instead of the timing: the cost of reading StepResult.Loss and KeptIndices every step, N steps read and N not; writes sync.csv")]
+    public string? SyncSteps { get; init; }
+
     [CommandOption("--threads <N>")]
     [Description("Torch threads. Default: the number of cores")]
     public string? Threads { get; init; }

@@ -1,7 +1,8 @@
 // The benchmark behind SelectiveLoss's performance claims: CIFAR DenseNet-121 (100 classes) training steps at batch 64
 // on generated data, BatchNorm and GroupNorm, every strategy interleaved round by round in one process after warm-up.
 // Reported: median time per step, its ratio to the full step of the same norm in the same run, and the peak RSS of
-// each strategy measured in a child process of its own.
+// each strategy measured in a child process of its own. The epoch rows (full_epoch, infobatch_sampler,
+// infobatch_per_batch) time whole epochs over a small generated data set, against a full epoch.
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
@@ -28,13 +29,39 @@ if (options.ChildStrategy is not null)
 }
 
 var clock = Stopwatch.StartNew();
+if (options.MemorySteps is not null || options.SyncSteps is not null)
+{
+    // The checks run instead of the timing: they measure other things, and would disturb it.
+    if (options.MemorySteps is int steps)
+    {
+        var memory = LeakCheck.Run(options.MemoryWarmup, steps, options.MemoryRepeats);
+        LeakCheck.Print(memory, options.MemoryWarmup);
+        string path = Path.Combine(options.OutputFolder, "memory.csv");
+        LeakCheck.WriteCsv(path, memory);
+        Console.WriteLine($"CSV: {path}");
+    }
+
+    if (options.SyncSteps is int syncSteps)
+    {
+        var sync = SyncCheck.Run(syncSteps);
+        SyncCheck.Print(sync);
+        string path = Path.Combine(options.OutputFolder, "sync.csv");
+        SyncCheck.WriteCsv(path, sync);
+        Console.WriteLine($"CSV: {path}");
+    }
+
+    Console.WriteLine($"finished in {clock.Elapsed:mm\\:ss}");
+    return 0;
+}
+
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
     $"SelectiveLoss benchmark: CIFAR DenseNet-121, batch {options.Batch}, {options.Threads} threads, {options.WarmupRounds} warm-up + {options.Rounds} timed rounds, keep {string.Join("/", options.Keeps)}"));
 
-var models = options.Norms.ToDictionary(n => n, n => new BenchmarkModel(n, options.Batch));
+var models = options.Norms.ToDictionary(n => n, n => new BenchmarkModel(n, options.Batch, options.EpochBatches));
 var cases = options.Norms.SelectMany(n =>
         BenchmarkModel.KeepIndependent.Select(s => (norm: n, strategy: s, keep: 1.0))
-        .Concat(options.Keeps.SelectMany(k => BenchmarkModel.PerKeep.Select(s => (norm: n, strategy: s, keep: k)))))
+        .Concat(options.Keeps.SelectMany(k => BenchmarkModel.PerKeep.Select(s => (norm: n, strategy: s, keep: k))))
+        .Concat(options.EpochBatches > 0 ? EpochCases.Strategies.Select(s => (norm: n, strategy: s, keep: 1.0)) : []))
     .ToList();
 var samples = cases.ToDictionary(c => c, _ => new List<double>());
 var shares = cases.ToDictionary(c => c, _ => new List<double>());
@@ -49,12 +76,13 @@ for (int round = 0; round < totalRounds; round++)
     for (int i = 0; i < order.Count; i++)
     {
         var c = order[i];
-        // One untimed step first, so the timed step starts from this strategy's own steady state (allocator pages,
-        // caches) rather than from whatever the previous strategy left: a training loop repeats one strategy, and
-        // without this a step that follows a full-batch step pays for re-faulting the memory that step released.
+        // One untimed step first (the first batch of an epoch case), so the timed run starts from this strategy's own
+        // steady state (allocator pages, caches) rather than from whatever the previous strategy left: a training loop
+        // repeats one strategy, and without this a step that follows a full-batch step pays for re-faulting the memory
+        // that step released.
         if (!warm)
         {
-            models[c.norm].Run(c.strategy, c.keep);
+            models[c.norm].Warm(c.strategy, c.keep);
         }
 
         var watch = Stopwatch.StartNew();
@@ -86,9 +114,11 @@ var peaks = new Dictionary<(string, string, double), double>();
 if (options.MeasureMemory)
 {
     int done = 0;
-    foreach (var c in cases)
+    // Per-step strategies only: an epoch case's peak is that of its largest batch, i.e. of the per-step rows.
+    var perStep = cases.Where(c => !EpochCases.Has(c.strategy)).ToList();
+    foreach (var c in perStep)
     {
-        Console.Write($"\rpeak memory: {++done}/{cases.Count} {c.norm} {c.strategy} keep {c.keep.ToString("0.0", CultureInfo.InvariantCulture)}          ");
+        Console.Write($"\rpeak memory: {++done}/{perStep.Count} {c.norm} {c.strategy} keep {c.keep.ToString("0.0", CultureInfo.InvariantCulture)}          ");
         peaks[c] = MeasurePeak(c.norm, c.strategy, c.keep, options);
     }
 
@@ -97,10 +127,11 @@ if (options.MeasureMemory)
 
 var rows = cases.Select(c =>
 {
-    double median = Median(samples[c]);
-    double full = Median(samples[(c.norm, "full", 1.0)]);
+    double median = Stats.Median(samples[c]);
+    // A step against the full step, an epoch against the full epoch, of the same norm.
+    double full = Stats.Median(samples[(c.norm, EpochCases.Has(c.strategy) ? "full_epoch" : "full", 1.0)]);
     // The rules whose kept share varies report the mean share they trained as their keep.
-    double keep = c.strategy is "sb" or "infobatch" ? shares[c].Average() : c.keep;
+    double keep = BenchmarkModel.OwnShare.Contains(c.strategy) ? shares[c].Average() : c.keep;
     return new ResultRow(c.norm, c.strategy, keep, options.Batch, median, median / full, peaks.TryGetValue(c, out double p) ? p : double.NaN);
 }).ToList();
 
@@ -119,13 +150,6 @@ Report.WriteChart(options.PngPath, rows);
 Console.WriteLine($"chart: {Path.GetFullPath(options.PngPath)}");
 Console.WriteLine($"finished in {clock.Elapsed:mm\\:ss}");
 return 0;
-
-static double Median(List<double> values)
-{
-    var sorted = values.OrderBy(v => v).ToList();
-    int n = sorted.Count;
-    return n == 0 ? double.NaN : n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
-}
 
 static double MeasurePeak(string norm, string strategy, double keep, BenchmarkOptions options)
 {
