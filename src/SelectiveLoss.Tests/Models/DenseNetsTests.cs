@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using FluentAssertions;
 using SelectiveLoss.Models;
+using SelectiveLoss.Normalization;
 using TorchSharp;
 using TorchSharp.PyBridge;
 using Xunit;
@@ -83,6 +84,64 @@ public sealed class DenseNetsTests
         CountParameters(model).Should().Be(Cifar121At100Classes);
         model.modules().OfType<BatchNorm2dModule>().Should().BeEmpty();
         model.state_dict().Keys.Should().NotContain(k => k.Contains("running", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void densenet121_DefaultNorm_HeldScalarBatchNorm2dWithTorchSharpBatchNorm2dsStateDict()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var ours = DenseNets.densenet121();
+        using var theirs = DenseNets.densenet121(norm_layer: c => BatchNorm2d(c));
+
+        ours.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().HaveCount(NormCount("121"))
+            .And.AllBeOfType<HeldScalarBatchNorm2d>("TorchSharp's BatchNorm2d can crash a long run (docs/scalar-race.md)");
+        ours.state_dict().Select(e => (e.Key, e.Value.dtype, Shape: string.Join(",", e.Value.shape)))
+            .Should().Equal(theirs.state_dict().Select(e => (e.Key, e.Value.dtype, Shape: string.Join(",", e.Value.shape))));
+        ours.state_dict().Keys.Should().Equal(DenseNet121StateDictKeys.All);
+    }
+
+    [Fact]
+    public void DenseNet_DefaultNorm_TrainingStepsFloat64EqualToTorchSharpBatchNorm2d()
+    {
+        // Same seed, same initialisation (building a norm draws no random numbers): outputs, every gradient and every
+        // running statistic must be the same numbers as with TorchSharp's BatchNorm2d, step after step.
+        using var scope = torch.NewDisposeScope();
+        DenseNet Tiny(Func<long, Module<Tensor, Tensor>>? norm)
+        {
+            torch.manual_seed(11);
+            var model = new DenseNet(growth_rate: 4, block_config: new[] { 2, 2 }, num_init_features: 8, num_classes: 5,
+                stem: DenseNetStem.Cifar, norm_layer: norm);
+            model.to(ScalarType.Float64);
+            return model;
+        }
+
+        using var ours = Tiny(null);
+        using var theirs = Tiny(c => BatchNorm2d(c));
+        torch.manual_seed(12);
+        for (int step = 0; step < 4; step++)
+        {
+            bool train = step != 2;
+            ours.train(train);
+            theirs.train(train);
+            Tensor x = torch.randn(new long[] { 6, 3, 8, 8 }, dtype: ScalarType.Float64);
+            Tensor y = torch.randint(0, 5, new long[] { 6 });
+            Tensor a = ours.call(x), b = theirs.call(x);
+            functional.cross_entropy(a, y).backward();
+            functional.cross_entropy(b, y).backward();
+
+            a.sub(b).abs().max().item<double>().Should().Be(0, $"logits of step {step}");
+            var ourState = ours.state_dict();
+            foreach (var (key, value) in theirs.state_dict())
+            {
+                ourState[key].to_type(ScalarType.Float64).sub(value.to_type(ScalarType.Float64)).abs().max().item<double>()
+                    .Should().Be(0, $"{key} after step {step}");
+            }
+
+            foreach (var ((name, p), (_, q)) in ours.named_parameters().Zip(theirs.named_parameters()))
+            {
+                p.grad!.sub(q.grad!).abs().max().item<double>().Should().Be(0, $"gradient of {name} after step {step}");
+            }
+        }
     }
 
     [Fact]

@@ -71,7 +71,8 @@ public sealed class DenseNet : Module<Tensor, Tensor>
     /// <param name="num_classes">Outputs of the classifier; at least 1.</param>
     /// <param name="stem">The first layers: <see cref="DenseNetStem.ImageNet"/> or <see cref="DenseNetStem.Cifar"/>.</param>
     /// <param name="norm_layer">Creates the norm layer for a channel count, called once for every norm of the network
-    /// (it must return a new module each time); <see langword="null"/> means <c>BatchNorm2d</c>.</param>
+    /// (it must return a new module each time); <see langword="null"/> means <see cref="Normalization.HeldScalarBatchNorm2d"/>
+    /// (TorchSharp's <c>BatchNorm2d</c>, with its Scalars held).</param>
     /// <param name="memory_efficient">Recompute each dense layer's concatenation, norm1, ReLU and conv1 in the backward
     /// pass instead of keeping them (torchvision's <c>memory_efficient</c>); see the remarks on <see cref="DenseNet"/>.</param>
     /// <param name="conv_layer">Receives every convolution, built and initialised as torchvision does, and returns the
@@ -121,7 +122,7 @@ public sealed class DenseNet : Module<Tensor, Tensor>
         features = new DenseNetFeatures(stem, growth_rate, blockConfig, num_init_features, bn_size, drop_rate,
             memory_efficient, norms, new ConvLayerSource(conv_layer));
         classifier = Linear(features.NumFeatures, num_classes);
-        init.constant_(classifier.bias!, 0);
+        init.zeros_(classifier.bias!);
         RegisterComponents();
         if (weights is not null)
         {

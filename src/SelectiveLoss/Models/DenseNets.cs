@@ -38,7 +38,8 @@ public static class DenseNets
     /// <param name="stem"><see cref="DenseNetStem.ImageNet"/> (7x7 stride 2 conv, norm, ReLU, max pool) for 224x224 images, or
     /// <see cref="DenseNetStem.Cifar"/> (3x3 stride 1 conv only) for 32x32 images.</param>
     /// <param name="norm_layer">Creates the norm layer for a channel count (a new module every call); used for every norm of
-    /// the network. <see langword="null"/> means <c>BatchNorm2d</c>. What it returns is checked and initialised to weight
+    /// the network. <see langword="null"/> means <see cref="Normalization.HeldScalarBatchNorm2d"/> (TorchSharp's
+    /// <c>BatchNorm2d</c>, with its Scalars held). What it returns is checked and initialised to weight
     /// 1, bias 0.</param>
     /// <param name="drop_rate">Dropout probability after each dense layer, in [0, 1).</param>
     /// <param name="bn_size">Bottleneck width factor (conv1 outputs <c>bn_size</c> times the growth rate channels); at least 1.</param>

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using SelectiveLoss.Normalization;
 using TorchSharp;
 using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
@@ -21,10 +22,13 @@ internal sealed class NormLayerSource
     private readonly Func<long, Module<Tensor, Tensor>> factory;
     private readonly HashSet<Module> seen = new(ReferenceEqualityComparer.Instance);
 
-    /// <summary>Wraps <paramref name="factory"/>; <see langword="null"/> means TorchSharp's <c>BatchNorm2d</c>.</summary>
+    /// <summary>
+    /// Wraps <paramref name="factory"/>; <see langword="null"/> means <see cref="HeldScalarBatchNorm2d"/>: TorchSharp's
+    /// <c>BatchNorm2d</c> with its Scalars held, since TorchSharp's own can crash a long run (docs/scalar-race.md).
+    /// </summary>
     public NormLayerSource(Func<long, Module<Tensor, Tensor>>? factory)
     {
-        this.factory = factory ?? (channels => BatchNorm2d(channels));
+        this.factory = factory ?? (channels => new HeldScalarBatchNorm2d(channels));
     }
 
     /// <summary>
@@ -89,6 +93,8 @@ internal sealed class NormLayerSource
         }
     }
 
+    // init.ones_ and zero_ take no LibTorch Scalar: fill_(1) would pass one that only its finalizer frees
+    // (docs/scalar-race.md).
     private static void Initialise(Module module)
     {
         using var noGrad = torch.no_grad();
@@ -97,10 +103,10 @@ internal sealed class NormLayerSource
             switch (Leaf(name))
             {
                 case "weight":
-                    parameter.fill_(1);
+                    init.ones_(parameter);
                     break;
                 case "bias":
-                    parameter.fill_(0);
+                    parameter.zero_();
                     break;
                 default:
                     break;
@@ -116,7 +122,7 @@ internal sealed class NormLayerSource
                     buffer.zero_();
                     break;
                 case "running_var":
-                    buffer.fill_(1);
+                    init.ones_(buffer);
                     break;
                 default:
                     break;

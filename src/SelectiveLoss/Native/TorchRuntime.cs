@@ -14,7 +14,8 @@ namespace SelectiveLoss.Native;
 /// </summary>
 /// <remarks>
 /// Only entry points that create tensors or modules from nothing call it: the <see cref="Models.DenseNet"/> constructor
-/// (and so the <see cref="Models.DenseNets"/> builders), the <see cref="Normalization.ChannelGroupNorm"/> constructor,
+/// (and so the <see cref="Models.DenseNets"/> builders), the <see cref="Normalization.ChannelGroupNorm"/> and
+/// <see cref="Normalization.HeldScalarBatchNorm2d"/> constructors,
 /// and <see cref="TorchSharpNative.EnsureLoaded"/>. An entry point that
 /// receives a tensor or a module needs no call: its caller has already loaded TorchSharp by making one.
 /// </remarks>

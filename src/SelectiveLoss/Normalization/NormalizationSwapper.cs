@@ -41,10 +41,11 @@ namespace SelectiveLoss.Normalization;
 public static class NormalizationSwapper
 {
     /// <summary>
-    /// Replaces every <c>BatchNorm1d</c>, <c>BatchNorm2d</c> and <c>BatchNorm3d</c> reachable from
-    /// <paramref name="root"/> (fields of custom modules, <c>Sequential</c>, <c>ModuleList</c>, <c>ModuleDict</c> and the
-    /// root itself) with a GroupNorm: TorchSharp's own <see cref="GroupNorm"/> for <c>BatchNorm2d</c> and
-    /// <c>BatchNorm3d</c>, whose input always has spatial dimensions, and a <see cref="ChannelGroupNorm"/> for
+    /// Replaces every <c>BatchNorm1d</c>, <c>BatchNorm2d</c>, <c>BatchNorm3d</c> and <see cref="HeldScalarBatchNorm2d"/>
+    /// reachable from <paramref name="root"/> (fields of custom modules, <c>Sequential</c>, <c>ModuleList</c>,
+    /// <c>ModuleDict</c> and the root itself) with a GroupNorm: TorchSharp's own <see cref="GroupNorm"/> for
+    /// <c>BatchNorm2d</c>, <see cref="HeldScalarBatchNorm2d"/> and <c>BatchNorm3d</c>, whose input always has spatial
+    /// dimensions, and a <see cref="ChannelGroupNorm"/> for
     /// <c>BatchNorm1d</c>, which may see <c>[N, C]</c> input that TorchSharp's GroupNorm refuses.
     /// </summary>
     /// <remarks>
@@ -53,7 +54,7 @@ public static class NormalizationSwapper
     /// otherwise weight 1 and bias 0, which TorchSharp 0.107.0's GroupNorm constructor does not set by itself).
     /// Running statistics are dropped (listed in <see cref="NormalizationSwapReport.DroppedStateKeys"/>); every other
     /// state_dict key keeps its name and order. Group counts follow <see cref="ChannelGroupNorm.DefaultGroupCount"/>
-    /// (at most 32 groups; at least 2 channels per group for <c>BatchNorm2d</c>/<c>BatchNorm3d</c>, at least
+    /// (at most 32 groups; at least 2 channels per group for the 2-D and 3-D BatchNorms, at least
     /// <see cref="ChannelGroupNorm.MinFeaturesPerGroup"/> for <c>BatchNorm1d</c>, else one group) unless
     /// <see cref="GroupNormOptions.Groups"/> is set. The replaced BatchNorm modules are not disposed.
     /// Build the optimiser after the swap: parameters of the old layers are no longer part of the model.
@@ -254,7 +255,7 @@ public static class NormalizationSwapper
     private static long? GroupsFor(ModuleTarget<BatchNorm> target, GroupNormOptions options)
     {
         long channels = target.Norm.num_features;
-        bool spatial = target.Norm is BatchNorm2d or BatchNorm3d;
+        bool spatial = target.Norm is BatchNorm2d or BatchNorm3d or HeldScalarBatchNorm2d;
         if (options.Groups is not { } groups)
         {
             return ChannelGroupNorm.DefaultGroupCount(channels, options.MaxGroups, spatial ? 2 : ChannelGroupNorm.MinFeaturesPerGroup);
@@ -296,8 +297,9 @@ public static class NormalizationSwapper
                     }
                     else
                     {
-                        // TorchSharp 0.107.0's GroupNorm leaves its affine parameters uninitialised.
-                        weight.fill_(1);
+                        // TorchSharp 0.107.0's GroupNorm leaves its affine parameters uninitialised. (init.ones_ takes no
+                        // LibTorch Scalar; fill_(1) would pass one that only its finalizer frees.)
+                        nn.init.ones_(weight);
                         bias.zero_();
                     }
 
