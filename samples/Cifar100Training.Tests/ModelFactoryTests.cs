@@ -60,8 +60,8 @@ public sealed class ModelFactoryTests
         using var groupWs = ModelFactory.Build(options, NormKind.GroupWs, 10, _ => { });
 
         batch.modules().OfType<ChannelGroupNorm>().Should().BeEmpty();
-        batch.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Should().NotBeEmpty();
-        group.modules().OfType<TorchSharp.Modules.BatchNorm2d>().Should().BeEmpty();
+        batch.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().NotBeEmpty();
+        group.modules().OfType<TorchSharp.Modules.BatchNorm>().Should().BeEmpty();
         group.modules().OfType<ChannelGroupNorm>().Should().NotBeEmpty();
         group.modules().OfType<WeightStandardizedConv2d>().Should().BeEmpty();
         groupWs.modules().OfType<ChannelGroupNorm>().Should().NotBeEmpty();
