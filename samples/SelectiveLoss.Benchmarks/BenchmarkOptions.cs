@@ -45,6 +45,9 @@ internal sealed record BenchmarkOptions
     /// <summary>Steps per variant of the device-sync check; null runs the timing instead.</summary>
     public int? SyncSteps { get; init; }
 
+    /// <summary>Rounds of the BatchNorm check; null runs the timing instead.</summary>
+    public int? NormRounds { get; init; }
+
     /// <summary>The run folder of memory.csv and sync.csv: the CSV's folder.</summary>
     public string OutputFolder => Path.GetDirectoryName(Path.GetFullPath(CsvPath))!;
     public int Threads { get; init; } = Environment.ProcessorCount;
@@ -124,6 +127,7 @@ internal sealed record BenchmarkOptions
             MemoryWarmup = Integer("--memory-warmup", s.MemoryWarmup, 0),
             MemoryRepeats = Integer("--memory-repeats", s.MemoryRepeats, 1),
             SyncSteps = s.SyncSteps is null ? null : Integer("--sync-steps", s.SyncSteps, 1),
+            NormRounds = s.NormRounds is null ? null : Integer("--norm-rounds", s.NormRounds, 1),
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

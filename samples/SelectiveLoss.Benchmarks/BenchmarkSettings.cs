@@ -75,6 +75,10 @@ internal sealed class BenchmarkSettings : CommandSettings
     [Description("Instead of the timing: the cost of reading StepResult.Loss and KeptIndices every step, N steps read and N not; writes sync.csv")]
     public string? SyncSteps { get; init; }
 
+    [CommandOption("--norm-rounds <N>")]
+    [Description("Instead of the timing: TorchSharp's BatchNorm2d against HeldScalarBatchNorm2d (the module, and the small DenseNet's training step), N interleaved rounds; writes batchnorm.csv")]
+    public string? NormRounds { get; init; }
+
     [CommandOption("--threads <N>")]
     [Description("Torch threads. Default: the number of cores")]
     public string? Threads { get; init; }

@@ -29,25 +29,31 @@ if (options.ChildStrategy is not null)
 }
 
 var clock = Stopwatch.StartNew();
-if (options.MemorySteps is not null || options.SyncSteps is not null)
+if (options.MemorySteps is not null || options.SyncSteps is not null || options.NormRounds is not null)
 {
     // The checks run instead of the timing: they measure other things, and would disturb it.
+    void Check<T>(string file, Func<IReadOnlyList<T>> run, Action<IReadOnlyList<T>> print, Action<string, IReadOnlyList<T>> write)
+    {
+        IReadOnlyList<T> rows = run();
+        print(rows);
+        string path = Path.Combine(options.OutputFolder, file);
+        write(path, rows);
+        Console.WriteLine($"CSV: {path}");
+    }
+
     if (options.MemorySteps is int steps)
     {
-        var memory = LeakCheck.Run(options.MemoryWarmup, steps, options.MemoryRepeats);
-        LeakCheck.Print(memory, options.MemoryWarmup);
-        string path = Path.Combine(options.OutputFolder, "memory.csv");
-        LeakCheck.WriteCsv(path, memory);
-        Console.WriteLine($"CSV: {path}");
+        Check("memory.csv", () => LeakCheck.Run(options.MemoryWarmup, steps, options.MemoryRepeats), rows => LeakCheck.Print(rows, options.MemoryWarmup), LeakCheck.WriteCsv);
     }
 
     if (options.SyncSteps is int syncSteps)
     {
-        var sync = SyncCheck.Run(syncSteps);
-        SyncCheck.Print(sync);
-        string path = Path.Combine(options.OutputFolder, "sync.csv");
-        SyncCheck.WriteCsv(path, sync);
-        Console.WriteLine($"CSV: {path}");
+        Check("sync.csv", () => SyncCheck.Run(syncSteps), SyncCheck.Print, SyncCheck.WriteCsv);
+    }
+
+    if (options.NormRounds is int normRounds)
+    {
+        Check("batchnorm.csv", () => NormCheck.Run(normRounds), NormCheck.Print, NormCheck.WriteCsv);
     }
 
     Console.WriteLine($"finished in {clock.Elapsed:mm\\:ss}");
