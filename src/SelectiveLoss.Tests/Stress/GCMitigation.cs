@@ -10,24 +10,23 @@ namespace SelectiveLoss.Tests.Stress;
 /// </summary>
 internal static class GCMitigation
 {
-    /// <summary>Bytes the runtime sets aside for the step's allocations (and other threads' meanwhile).</summary>
-    public const long Budget = 16L * 1024 * 1024;
-
     /// <summary>Runs <c>optimizer.step()</c> with collections held off where the runtime allows it.</summary>
     public static void StepWithoutCollections(torch.optim.Optimizer optimizer)
     {
-        bool held = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(Budget);
+        // <optimizer-step-without-gc>
+        // No collection, so no finalizer, while TorchSharp's optimiser passes its implicit Scalars to LibTorch.
+        bool held = GCSettings.LatencyMode != GCLatencyMode.NoGCRegion && GC.TryStartNoGCRegion(16L * 1024 * 1024);
         try
         {
             optimizer.step();
         }
         finally
         {
-            // A collection that happened anyway (the budget ran out, or one was forced) has already ended the region.
-            if (held && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)
+            if (held && GCSettings.LatencyMode == GCLatencyMode.NoGCRegion)   // a forced collection ends it early
             {
                 GC.EndNoGCRegion();
             }
         }
+        // </optimizer-step-without-gc>
     }
 }

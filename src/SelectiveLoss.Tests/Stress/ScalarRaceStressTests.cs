@@ -14,7 +14,7 @@ namespace SelectiveLoss.Tests.Stress;
 /// TorchSharp's implicit-Scalar race, call site by call site: each site runs in a loop while another thread forces
 /// collections and finalizers (<see cref="FinalizerPressure"/>). CI runs the short version, a few seconds: what the
 /// library builds must never fail, and the TorchSharp calls that pass implicit Scalars must still fail, so that a fixed
-/// TorchSharp is noticed. The measurement behind docs/scalar-race.md is <see cref="Measure_Sites_AppendsOneRowPerTrial"/>,
+/// TorchSharp is noticed. The measurement behind docs/scalar-race.md is <see cref="Measure_OneShortTrial_WritesHeaderAndOneHeldRow"/> in measurement mode,
 /// driven by <c>Stress/measure-scalar-race.sh</c>.
 /// </summary>
 [Collection(TorchCollection.Name)]
@@ -74,53 +74,70 @@ public sealed class ScalarRaceStressTests
     }
 
     /// <summary>
-    /// Measurement mode, off unless <c>SELECTIVELOSS_STRESS_TRIALS</c> is set: runs each site of
-    /// <c>SELECTIVELOSS_STRESS_SITES</c> (names separated by ';', default all) that many times for
+    /// Without <c>SELECTIVELOSS_STRESS_TRIALS</c> (CI): one short trial of a library site through the measurement's
+    /// own writer, into a temporary file, checked row by row, so the tool behind docs/scalar-race.md keeps working.
+    /// </summary>
+    [Fact]
+    public void Measure_OneShortTrial_WritesHeaderAndOneHeldRow()
+    {
+        if (Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_TRIALS") is not null)
+        {
+            Measure(MeasurementSettings.FromEnvironment());
+            return;
+        }
+
+        string path = Path.Combine(Path.GetTempPath(), $"scalar-race-{Guid.NewGuid():N}.tsv");
+        try
+        {
+            Measure(new MeasurementSettings(1, 0.1, new[] { ScalarRaceSites.ChannelGroupNormForward }, path, "ci", Pressure.Forced, "none"));
+
+            string[] lines = File.ReadAllLines(path);
+            lines.Should().HaveCount(2, "a header and one row per trial");
+            lines[0].Split('\t').Should().HaveCount(11);
+            string[] row = lines[1].Split('\t');
+            row.Should().HaveCount(11);
+            row[0..4].Should().Equal("ci", ScalarRaceSites.ChannelGroupNormForward, "Forced", "none");
+            long.Parse(row[4], CultureInfo.InvariantCulture).Should().BePositive("the site was called");
+            row[9].Should().Be("held", "a library site never reads a freed Scalar");
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    /// <summary>
+    /// Measurement mode, driven by <c>Stress/measure-scalar-race.sh</c> through <c>SELECTIVELOSS_STRESS_TRIALS</c>: runs
+    /// each site of <c>SELECTIVELOSS_STRESS_SITES</c> (names separated by ';', default all) that many times for
     /// <c>SELECTIVELOSS_STRESS_SECONDS</c> (default 2) under <c>SELECTIVELOSS_STRESS_PRESSURE</c> (forced, allocation)
     /// with <c>SELECTIVELOSS_STRESS_MITIGATION</c> (none, no-gc-region, sustained-low-latency) and appends one tab-separated row
     /// per trial to <c>SELECTIVELOSS_STRESS_OUT</c>, labelled <c>SELECTIVELOSS_STRESS_LABEL</c>. Rows are written as
     /// trials end, so a driver can tell a trial that aborted the process from one that finished.
     /// </summary>
-    [Fact]
-    public void Measure_Sites_AppendsOneRowPerTrial()
+    private void Measure(MeasurementSettings m)
     {
-        string? trialsText = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_TRIALS");
-        if (trialsText is null)
+        if (!File.Exists(m.Path))
         {
-            output.WriteLine("Measurement mode is off: run src/SelectiveLoss.Tests/Stress/measure-scalar-race.sh.");
-            return;
-        }
-
-        int trials = int.Parse(trialsText, CultureInfo.InvariantCulture);
-        double seconds = double.Parse(Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_SECONDS") ?? "2", CultureInfo.InvariantCulture);
-        string? only = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_SITES");
-        string path = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_OUT") ?? Path.Combine(AppContext.BaseDirectory, "scalar-race.tsv");
-        string label = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_LABEL") ?? string.Empty;
-        Pressure pressure = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_PRESSURE") == "allocation" ? Pressure.Allocation : Pressure.Forced;
-        string mitigation = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_MITIGATION") ?? "none";
-        IEnumerable<string> sites = only is null ? ScalarRaceSites.All : only.Split(';', StringSplitOptions.RemoveEmptyEntries);
-        if (!File.Exists(path))
-        {
-            File.WriteAllText(path, "label\tsite\tpressure\tmitigation\tcalls\tfailed_calls\twrong_calls\tcollections\tseconds\toutcome\tfirst_error\n");
+            File.WriteAllText(m.Path, "label\tsite\tpressure\tmitigation\tcalls\tfailed_calls\twrong_calls\tcollections\tseconds\toutcome\tfirst_error\n");
         }
 
         GCLatencyMode latency = GCSettings.LatencyMode;
         try
         {
-            if (mitigation == "sustained-low-latency")
+            if (m.Mitigation == "sustained-low-latency")
             {
                 GCSettings.LatencyMode = GCLatencyMode.SustainedLowLatency;
             }
 
-            foreach (string site in sites)
+            foreach (string site in m.Sites)
             {
-                for (int t = 0; t < trials; t++)
+                for (int t = 0; t < m.Trials; t++)
                 {
-                    using Site call = ScalarRaceSites.Create(site, noGCRegion: mitigation == "no-gc-region");
-                    StressOutcome o = FinalizerPressure.Run(site, call.Call, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(seconds), pressure);
+                    using Site call = ScalarRaceSites.Create(site, noGCRegion: m.Mitigation == "no-gc-region");
+                    StressOutcome o = FinalizerPressure.Run(site, call.Call, TimeSpan.FromSeconds(0.5), TimeSpan.FromSeconds(m.Seconds), m.Pressure);
                     output.WriteLine(o.ToString());
-                    File.AppendAllText(path, string.Create(CultureInfo.InvariantCulture,
-                        $"{label}\t{site}\t{pressure}\t{mitigation}\t{o.Calls}\t{o.Failures}\t{o.Wrong}\t{o.Collections}\t" +
+                    File.AppendAllText(m.Path, string.Create(CultureInfo.InvariantCulture,
+                        $"{m.Label}\t{site}\t{m.Pressure}\t{m.Mitigation}\t{o.Calls}\t{o.Failures}\t{o.Wrong}\t{o.Collections}\t" +
                         $"{o.Elapsed.TotalSeconds:F2}\t{(o.Failed ? "failed" : "held")}\t{o.FirstError?.Replace('\t', ' ')}\n"));
                 }
             }
@@ -128,6 +145,22 @@ public sealed class ScalarRaceStressTests
         finally
         {
             GCSettings.LatencyMode = latency;
+        }
+    }
+
+    private sealed record MeasurementSettings(int Trials, double Seconds, IEnumerable<string> Sites, string Path, string Label, Pressure Pressure, string Mitigation)
+    {
+        public static MeasurementSettings FromEnvironment()
+        {
+            string? only = Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_SITES");
+            return new MeasurementSettings(
+                int.Parse(Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_TRIALS")!, CultureInfo.InvariantCulture),
+                double.Parse(Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_SECONDS") ?? "2", CultureInfo.InvariantCulture),
+                only is null ? ScalarRaceSites.All : only.Split(';', StringSplitOptions.RemoveEmptyEntries),
+                Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_OUT") ?? System.IO.Path.Combine(AppContext.BaseDirectory, "scalar-race.tsv"),
+                Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_LABEL") ?? string.Empty,
+                Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_PRESSURE") == "allocation" ? Pressure.Allocation : Pressure.Forced,
+                Environment.GetEnvironmentVariable("SELECTIVELOSS_STRESS_MITIGATION") ?? "none");
         }
     }
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Measures TorchSharp's implicit-Scalar race call site by call site (docs/scalar-race.md): runs
-# ScalarRaceStressTests.Measure_Sites_AppendsOneRowPerTrial once per site, in its own test process, so that a trial that
+# ScalarRaceStressTests.Measure_OneShortTrial_WritesHeaderAndOneHeldRow (in measurement mode) once per site, in its own test process, so that a trial that
 # aborts the process (LibTorch's error thrown through Scalar.ToDouble ends it with std::terminate) is recorded as an abort
 # and the remaining trials go on in a fresh process. Prints the table and leaves the rows in $OUT.
 #
@@ -16,6 +16,7 @@ trials=${1:-10}
 seconds=${2:-2}
 out=${OUT:-runs/scalar-race/scalar-race.tsv}
 label=${LABEL:-default}
+case "$out" in /*) ;; *) out="$PWD/$out" ;; esac
 mkdir -p "$(dirname "$out")"
 
 default_sites=(
@@ -51,10 +52,10 @@ for site in "${sites[@]}"; do
     log=$(mktemp)
     set +e
     SELECTIVELOSS_STRESS_TRIALS=$(( target - $(rows "$site") )) SELECTIVELOSS_STRESS_SECONDS="$seconds" \
-      SELECTIVELOSS_STRESS_SITES="$site" SELECTIVELOSS_STRESS_OUT="$PWD/$out" SELECTIVELOSS_STRESS_LABEL="$label" \
+      SELECTIVELOSS_STRESS_SITES="$site" SELECTIVELOSS_STRESS_OUT="$out" SELECTIVELOSS_STRESS_LABEL="$label" \
       SELECTIVELOSS_STRESS_PRESSURE="${PRESSURE:-forced}" SELECTIVELOSS_STRESS_MITIGATION="${MITIGATION:-none}" \
       run_lock dotnet test src/SelectiveLoss.Tests -c Release --no-build \
-      --filter "FullyQualifiedName~ScalarRaceStressTests.Measure_Sites" > "$log" 2>&1
+      --filter "FullyQualifiedName~ScalarRaceStressTests.Measure_" > "$log" 2>&1
     status=$?
     set -e
     if grep -q "Test host process crashed" "$log"; then
