@@ -9,7 +9,7 @@ using Xunit;
 namespace Cifar100Training.Tests;
 
 /// <summary>
-/// Every trainer command written in a bash block of README.md, samples/README.md and docs/time-to-accuracy.md parses
+/// Every trainer command written in a bash block of README.md, samples/README.md, docs/time-to-accuracy.md and docs/cifar10.md parses
 /// with today's options, so the evidence's commands can be rerun as printed.
 /// </summary>
 [Collection(ConsoleCollection.Name)]
@@ -19,6 +19,7 @@ public sealed class DocumentedCommandsTests
     [InlineData("README.md", 2)]
     [InlineData("samples/README.md", 2)]
     [InlineData("docs/time-to-accuracy.md", 6)]
+    [InlineData("docs/cifar10.md", 3)]
     public void Parse_EveryDocumentedTrainerCommand_Succeeds(string document, int atLeast)
     {
         string text = File.ReadAllText(Path.Combine(RepositoryRoot(), document));

@@ -45,13 +45,13 @@ public sealed class SeedsAndEvaluationTests : IDisposable
     {
         string output = Path.Combine(temp.Path, "every2");
         var (code, error) = ConsoleCollection.RunMain("--model", "tiny", "--epochs", "5", "--train-size", "96", "--test-size", "32",
-            "--batch-size", "32", "--threads", "1", "--strategy", "random", "--eval-every", "2", "--output", output);
+            "--batch-size", "32", "--threads", "1", "--strategy", "random", "--schedule", "constant", "--eval-every", "2", "--output", output);
 
         code.Should().Be(0, error);
         string[] rows = File.ReadAllLines(Path.Combine(output, "random", "metrics.csv")).Skip(1).ToArray();
         rows.Select(l => l.Split(',')[0]).Should().Equal("2", "4", "5");
         rows.Select(l => long.Parse(l.Split(',')[5], CultureInfo.InvariantCulture)).Should().Equal(new[] { 2L * 57, 4L * 57, 5L * 57 },
-            "random keeps round(0.6 x 32) = 19 of each of the 3 batches: 57 of 96 an epoch, every epoch counted");
+            "random at a constant 0.6 keeps round(0.6 x 32) = 19 of each of the 3 batches: 57 of 96 an epoch, every epoch counted");
         rows.Select(l => double.Parse(l.Split(',')[1], CultureInfo.InvariantCulture)).Should().BeInAscendingOrder();
         File.ReadAllText(Path.Combine(output, "random", "checkpoint", "checkpoint.txt")).Should().StartWith("epoch=5");
     }

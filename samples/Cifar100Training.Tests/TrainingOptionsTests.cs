@@ -11,13 +11,15 @@ namespace Cifar100Training.Tests;
 public sealed class TrainingOptionsTests
 {
     [Fact]
-    public void Parse_NoArguments_ComparesFullLowestRandomAtKeep06WithTwentyPercentNoise()
+    public void Parse_NoArguments_ComparesBatchNormBaselineRampedLowestAndRandomAtKeep06WithTwentyPercentNoise()
     {
         TrainingOptions o = TrainingOptions.Parse(Array.Empty<string>());
 
-        o.Runs.Select(r => r.Name).Should().Equal("full", "lowest", "random");
-        o.Runs.Should().OnlyContain(r => r.Norm == NormKind.GroupWs, "GroupNorm with weight-standardised convolutions learned digits fastest (docs/time-to-accuracy.md)");
+        o.Runs.Select(r => r.Name).Should().Equal("full:batch", "lowest", "random");
+        o.Runs[0].Should().Be(new RunSpec("full:batch", RunRule.Full, NormKind.Batch, null, StepExecution.Rebatched), "the user's own baseline comes first");
+        o.Runs.Skip(1).Should().OnlyContain(r => r.Norm == NormKind.GroupWs, "GroupNorm with weight-standardised convolutions is the library's default");
         o.Runs[1].Should().Be(new RunSpec("lowest", RunRule.Lowest, NormKind.GroupWs, null, StepExecution.Rebatched));
+        o.RampEpochs.Should().Be(4, "the keep ratio ramps from 1 to 0.6 over half the 8 epochs, as in docs/cifar10.md's noisy-label table");
         o.Seeds.Should().Equal(1UL);
         o.EvalEvery.Should().Be(1);
         o.Keep.Should().Be(0.6);

@@ -31,7 +31,7 @@ internal static class CommandLine
             c.SetApplicationName("Cifar100Training");
             c.UseStrictParsing();
             c.PropagateExceptions();
-            c.AddExample("--compare", "full,lowest,random", "--epochs", "8");
+            c.AddExample("--compare", "full:batch,lowest,random", "--epochs", "8");
             c.AddExample("--compare", "full:batch,lowest:group,infobatch:group-ws,random", "--seeds", "1,2,3", "--eval-every", "0.25");
             c.AddExample("--strategy", "lowest:cached", "--keep", "0.6", "--schedule", "ramp:3", "--output", "runs/a");
             c.AddExample("--output", "runs/a", "--resume");

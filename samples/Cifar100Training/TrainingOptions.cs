@@ -11,7 +11,7 @@ namespace Cifar100Training;
 internal sealed record TrainingOptions
 {
     public static readonly string[] Models = { "small", "tiny", "densenet121" };
-    private static readonly string[] DefaultRuns = { "full", "lowest", "random" };
+    private static readonly string[] DefaultRuns = { "full:batch", "lowest", "random" };
     private static readonly string[] DeviceNames = { "cpu", "cuda" };
     private static readonly string[] NoiseTypeNames = { "symmetric", "pair" };
     private static readonly string[] AugmentNames = { "none", "crop", "crop-flip" }; // in the order of Augmentation

@@ -20,7 +20,7 @@ internal sealed class TrainingSettings : CommandSettings
     public string? Strategy { get; init; }
 
     [CommandOption("--compare <LIST>")]
-    [Description("Runs on the same data, comma-separated, each RULE[[:PART]]... (e.g. full:batch,lowest:group-ws,lowest:cached:masked,infobatch); the entry as written names the run everywhere (folders with : as -). Rules: full (every sample, plain step) | lowest | highest (the lowest/highest losses at --keep) | random (the control, at --keep) | sb (Selective-Backprop) | infobatch (InfoBatch's sampler: pruned samples are never read). Parts: a norm (batch | group | group-ws; default --norm), a score source for lowest/highest/sb (fresh | cached | last-loss; default --scores) and an execution (rebatched | masked; default --execution). The first entry is the reference for the time to target. Default: full,lowest,random")]
+    [Description("Runs on the same data, comma-separated, each RULE[[:PART]]... (e.g. full:batch,lowest:group-ws,lowest:cached:masked,infobatch); the entry as written names the run everywhere (folders with : as -). Rules: full (every sample, plain step) | lowest | highest (the lowest/highest losses at --keep) | random (the control, at --keep) | sb (Selective-Backprop) | infobatch (InfoBatch's sampler: pruned samples are never read). Parts: a norm (batch | group | group-ws; default --norm), a score source for lowest/highest/sb (fresh | cached | last-loss; default --scores) and an execution (rebatched | masked; default --execution). The first entry is the reference for the time to target. Default: full:batch,lowest,random (the baseline, the rule for noisy labels, the control)")]
     public string? Compare { get; init; }
 
     [CommandOption("--seeds <LIST>")]
@@ -33,9 +33,9 @@ internal sealed class TrainingSettings : CommandSettings
     public double Keep { get; init; } = 0.6;
 
     [CommandOption("--schedule <S>")]
-    [Description("constant | ramp | ramp:EPOCHS (keep ratio 1 -> R over EPOCHS; ramp: half the epochs). For lowest, highest and random; sb and infobatch keep shares of their own")]
-    [DefaultValue("constant")]
-    public string Schedule { get; init; } = "constant";
+    [Description("ramp | ramp:EPOCHS | constant (keep ratio 1 -> R over EPOCHS; ramp: half the epochs; constant: R from the start). For lowest, highest and random; sb and infobatch keep shares of their own. Default ramp: keeping the lowest losses from the first step starves training (docs/cifar10.md)")]
+    [DefaultValue("ramp")]
+    public string Schedule { get; init; } = "ramp";
 
     [CommandOption("--scores <SOURCE>")]
     [Description("Where lowest, highest and sb take scores from when the entry does not say: fresh (a no-grad scoring pass) | cached (reused while fresh, Selective-Backprop's stale variant) | last-loss (each sample's last training loss; no scoring pass). Default: fresh")]
