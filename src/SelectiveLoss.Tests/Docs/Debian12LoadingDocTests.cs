@@ -74,10 +74,10 @@ public sealed class Debian12LoadingDocTests
             .Order(StringComparer.Ordinal)
             .ToList();
 
-        callers.Should().Equal("ChannelGroupNorm", "DenseNet", "HeldScalarBatchNorm2d", "TorchSharpNative");
+        callers.Should().Equal("ChannelGroupNorm", "DenseNet", "HeldScalarBatchNorm2d", "NumericsCheck", "TorchSharpNative");
         string doc = Doc();
         doc.Should().Contain("the `DenseNet` constructor").And.Contain("the `ChannelGroupNorm` and `HeldScalarBatchNorm2d` constructors")
-            .And.Contain("`SelectiveLoss.Native.TorchSharpNative.EnsureLoaded()`");
+            .And.Contain("`SelectiveLoss.Native.TorchSharpNative.EnsureLoaded()`").And.Contain("`NumericsCheck.Run` and `NumericsCheck.EnsureChecked`");
     }
 
     private static string Doc() => RepositoryFiles.Read(DocPath);

@@ -15,8 +15,9 @@ namespace SelectiveLoss.Native;
 /// <remarks>
 /// Only entry points that create tensors or modules from nothing call it: the <see cref="Models.DenseNet"/> constructor
 /// (and so the <see cref="Models.DenseNets"/> builders), the <see cref="Normalization.ChannelGroupNorm"/> and
-/// <see cref="Normalization.HeldScalarBatchNorm2d"/> constructors,
-/// and <see cref="TorchSharpNative.EnsureLoaded"/>. An entry point that
+/// <see cref="Normalization.HeldScalarBatchNorm2d"/> constructors, <see cref="Numerics.NumericsCheck"/>,
+/// and <see cref="TorchSharpNative.EnsureLoaded"/>. It also caps oneDNN's instruction set where an earlier process found
+/// its convolutions wrong (<see cref="Numerics.NumericsCheck"/>), before LibTorch can first use oneDNN. An entry point that
 /// receives a tensor or a module needs no call: its caller has already loaded TorchSharp by making one.
 /// </remarks>
 internal static class TorchRuntime
@@ -32,6 +33,8 @@ internal static class TorchRuntime
         }
 
         PackageCachePreloader.TryPreload(typeof(torch).Assembly.Location);
+        // Before LibTorch can first use oneDNN: oneDNN reads its instruction-set cap only then (Numerics.NumericsCheck).
+        Numerics.OneDnnIsaCap.ApplyRemembered(Numerics.FaultMemory.Default());
         try
         {
             torch.InitializeDeviceType(DeviceType.CPU);

@@ -76,6 +76,8 @@ public static class BatchCoupling
     /// <exception cref="ArgumentException"><paramref name="input"/> has fewer than 2 samples or is not floating-point,
     /// or the model's output does not keep the batch in dimension 0.</exception>
     /// <exception cref="ArgumentOutOfRangeException">An option is out of range (the message says which).</exception>
+    /// <exception cref="Numerics.NumericsFaultException">LibTorch's convolutions give wrong results on this CPU and no
+    /// mitigation made them right (<see cref="Numerics.NumericsCheck"/>, run once per process before the first probe).</exception>
     /// <example>
     /// <code language="csharp">
     /// model.train();
@@ -116,6 +118,7 @@ public static class BatchCoupling
             throw new ArgumentOutOfRangeException(nameof(options), options.Tolerance, "BatchCouplingProbeOptions.Tolerance must be non-negative and finite (1e-6 by default).");
         }
 
+        Numerics.NumericsCheck.EnsureChecked();
         int k = options.PerturbedSample;
         using var scope = torch.NewDisposeScope();
         var buffers = model.buffers().ToList();
