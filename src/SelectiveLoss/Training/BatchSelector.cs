@@ -138,10 +138,13 @@ public sealed class BatchSelector : IDisposable
     /// scores are remembered), of the wrong shape or type, duplicated, negative or not below the dataset size.</exception>
     /// <exception cref="InvalidOperationException">The loss function does not return one loss per sample, a rule of your
     /// own returns an invalid selection, or a schedule returns a ratio outside (0, 1]; the message names the rule.</exception>
+    /// <exception cref="Numerics.NumericsFaultException">LibTorch's convolutions give wrong results on this CPU and no
+    /// mitigation made them right (<see cref="Numerics.NumericsCheck"/>, run once per process before the first selection).</exception>
     public SelectedBatch Select(Tensor input, Tensor target, Tensor? sampleIds = null)
     {
         long n = BatchChecks.Batch(input, target);
         long[]? ids = CheckIds(sampleIds, n);
+        Numerics.NumericsCheck.EnsureChecked();
         BeginUndo();
         var clock = Stopwatch.StartNew();
         using var scope = NewDisposeScope();
@@ -167,10 +170,14 @@ public sealed class BatchSelector : IDisposable
     /// <returns>A scalar tensor to call <c>backward()</c> on.</returns>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException"><paramref name="perSampleLoss"/> is not one floating-point loss per kept sample.</exception>
+    /// <exception cref="NonFiniteLossException">A kept sample's loss is NaN or infinite; nothing was remembered, and
+    /// <see cref="Rollback"/> undoes the selection so the batch can be retried or skipped. (Gradients are yours: the
+    /// library's own <see cref="SelectiveStep"/> checks them too.)</exception>
     public Tensor Loss(SelectedBatch batch, Tensor perSampleLoss)
     {
         ArgumentNullException.ThrowIfNull(batch);
         LossFunction.CheckKept(perSampleLoss, batch.KeptCount);
+        FiniteChecks.PerSample(perSampleLoss);
         norms.Release();
         if (Memory is not null && batch.SampleIds is { } keptIds)
         {

@@ -142,12 +142,17 @@ public sealed class SelectiveStep : IDisposable
     /// <exception cref="InvalidOperationException">The per-sample loss function does not return one loss per sample, a
     /// rule of your own returns duplicated, out-of-range or no positions or negative or non-finite weights, or a schedule
     /// returns a ratio outside (0, 1]. Detected before any parameter changes; the message names the rule.</exception>
+    /// <exception cref="NonFiniteLossException">The loss or a gradient is NaN or infinite; the optimiser step was skipped
+    /// and the model, optimiser and selection state are as they were.</exception>
+    /// <exception cref="Numerics.NumericsFaultException">LibTorch's convolutions give wrong results on this CPU and no
+    /// mitigation made them right (<see cref="Numerics.NumericsCheck"/>, run once per process before the first step).</exception>
     /// <remarks>If the step throws before the optimiser step begins (a bad batch, or a native error in forward or
     /// backward), the model, the optimiser and the selection state (generator, rule, score memory, waiting samples,
     /// BatchNorm's running statistics) are left as they were, so the batch can be retried.</remarks>
     public StepResult Step(Tensor input, Tensor target, Tensor? sampleIds = null)
     {
         BatchChecks.Batch(input, target);
+        Numerics.NumericsCheck.EnsureChecked();
         using var scope = NewDisposeScope();
         var clock = Stopwatch.StartNew();
         updater.Reset();

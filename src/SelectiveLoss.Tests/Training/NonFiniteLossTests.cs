@@ -1,0 +1,135 @@
+using System;
+using System.Linq;
+using FluentAssertions;
+using SelectiveLoss.Selection;
+using SelectiveLoss.Training;
+using Xunit;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace SelectiveLoss.Tests.Training;
+
+/// <summary>
+/// A NaN is never trained on silently: a step whose loss or gradients are not finite throws
+/// <see cref="NonFiniteLossException"/> before the optimiser step, leaving the model, the optimiser (momentum) and the
+/// selection state as they were, so the next good batch trains exactly as if the bad one had never come; the selector's
+/// loss refuses non-finite per-sample losses before remembering them.
+/// </summary>
+[Collection(TorchCollection.Name)]
+public sealed class NonFiniteLossTests
+{
+    [Theory]
+    [InlineData("lowest", "nan-loss")]
+    [InlineData("random", "nan-loss")]
+    [InlineData("cached", "nan-loss")]
+    [InlineData("masked", "nan-loss")]
+    [InlineData("lowest", "nan-gradient")]
+    [InlineData("masked", "nan-gradient")]
+    [InlineData("sb-accumulate", "nan-gradient")]
+    public void Step_NonFiniteLossOrGradient_RefusedAndEverythingAsItWas(string rule, string fault)
+    {
+        using var scope = NewDisposeScope();
+        var poisoned = new PoisonedLoss(fault);
+        var model = SelectiveStepTests.ConvNet(seed: 4, batchNorm: false);
+        var twin = SelectiveStepTests.ConvNet(seed: 4, batchNorm: false);
+        using var step = Build(rule, model, poisoned.Loss);
+        using var reference = Build(rule, twin, (o, t) => functional.cross_entropy(o, t, reduction: Reduction.None));
+        for (int b = 0; b < 3; b++)
+        {
+            var (x, y, ids) = Batch(b);
+            step.Step(x, y, ids);
+            reference.Step(x, y, ids);
+        }
+
+        var before = SelectiveStepTests.Snapshot(model);
+        var (x3, y3, ids3) = Batch(3);
+        poisoned.PoisonNextTrainingCall = true;
+
+        var thrown = ((Action)(() => step.Step(x3, y3, ids3))).Should().Throw<NonFiniteLossException>().Which;
+
+        thrown.Message.Should().Contain("not finite").And.Contain("NumericsCheck");
+        if (fault == "nan-gradient")
+        {
+            double.IsFinite(thrown.Loss).Should().BeTrue("the loss itself was finite; its gradient was not");
+            thrown.NonFiniteGradients.Should().BePositive();
+        }
+        else
+        {
+            (thrown.NonFiniteSamples > 0 || !double.IsFinite(thrown.Loss)).Should().BeTrue();
+        }
+
+        SelectiveStepTests.MaxDifference(before, SelectiveStepTests.Snapshot(model)).Should().Be(0, "no parameter moved");
+        model.parameters().Where(p => p.grad is not null).Select(p => p.grad!.isfinite().all().item<bool>())
+            .Should().OnlyContain(finite => finite, "no NaN gradient is left behind");
+        for (int b = 4; b < 6; b++)
+        {
+            var (x, y, ids) = Batch(b);
+            step.Step(x, y, ids).KeptIndices.Should().Equal(reference.Step(x, y, ids).KeptIndices, $"{rule}: the selection state was untouched");
+        }
+
+        SelectiveStepTests.MaxParameterDifference(model, twin).Should().Be(0, $"{rule}: the optimiser state (momentum) was untouched");
+    }
+
+    [Fact]
+    public void Loss_NonFinitePerSampleLosses_RefusedCountedAndRollbackRestoresTheMemory()
+    {
+        using var scope = NewDisposeScope();
+        var model = SelectiveStepTests.ConvNet(seed: 5, batchNorm: false);
+        using var selector = new BatchSelector(model, SelectionRules.Lowest(0.5),
+            new BatchSelectorOptions { Scores = ScoreSource.LastTrainingLoss, DatasetSize = 100, TotalEpochs = 2 });
+        var (x, y, ids) = Batch(0);
+        SelectedBatch kept = selector.Select(x, y, ids);
+        var memory = selector.Memory!;
+        (int Count, double? Mean) remembered = (memory.Count, memory.Mean);
+        Tensor perSample = functional.cross_entropy(model.forward(kept.Input), kept.Target, reduction: Reduction.None);
+        Tensor poisoned = perSample.index_put_(tensor(double.PositiveInfinity), tensor(new long[] { 0 }));
+
+        var thrown = ((Action)(() => selector.Loss(kept, poisoned))).Should().Throw<NonFiniteLossException>().Which;
+
+        thrown.NonFiniteSamples.Should().Be(1);
+        thrown.Message.Should().Contain($"1 of the {kept.KeptCount} kept samples' losses are not finite").And.Contain("Rollback");
+        (memory.Count, memory.Mean).Should().Be(remembered, "nothing was remembered");
+        selector.Rollback().Should().BeTrue();
+    }
+
+    private static (Tensor X, Tensor Y, Tensor Ids) Batch(int b)
+    {
+        using var generator = new Generator((ulong)(b + 70), CPU);
+        return (randn(new long[] { 12, 3, 8, 8 }, dtype: ScalarType.Float64, generator: generator),
+            randint(0, SelectiveStepTests.Classes, new long[] { 12 }, generator: generator),
+            arange(b * 12, (b + 1) * 12, dtype: ScalarType.Int64));
+    }
+
+    private static SelectiveStep Build(string rule, Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss)
+    {
+        var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
+        var options = new SelectiveStepOptions { TotalEpochs = 10, Seed = 3, PerSampleLoss = loss };
+        return rule switch
+        {
+            "random" => new SelectiveStep(model, optimizer, SelectionRules.Random(0.5), options),
+            "cached" => new SelectiveStep(model, optimizer, SelectionRules.Lowest(0.5), options with { Scores = ScoreSource.Cached }),
+            "sb-accumulate" => new SelectiveStep(model, optimizer, SelectionRules.SelectiveBackprop(beta: 1, historySize: 30), options with { AccumulateToBatchSize = 8 }),
+            "masked" => new SelectiveStep(model, optimizer, SelectionRules.Lowest(0.5), options with { Execution = StepExecution.Masked }),
+            _ => new SelectiveStep(model, optimizer, SelectionRules.Lowest(0.5), options),
+        };
+    }
+
+    /// <summary>Cross-entropy that, once, in a forward with gradients (the training forward), returns NaN losses or
+    /// finite losses whose gradient is NaN (sqrt's infinite slope at 0 times the zero of output * 0).</summary>
+    private sealed class PoisonedLoss(string fault)
+    {
+        public bool PoisonNextTrainingCall { get; set; }
+
+        public Tensor Loss(Tensor output, Tensor target)
+        {
+            Tensor loss = functional.cross_entropy(output, target, reduction: Reduction.None);
+            if (!PoisonNextTrainingCall || !output.requires_grad)
+            {
+                return loss;
+            }
+
+            PoisonNextTrainingCall = false;
+            return fault == "nan-loss" ? loss * double.NaN : loss + (output * 0).sqrt().sum(1);
+        }
+    }
+}
