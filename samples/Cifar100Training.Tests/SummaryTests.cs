@@ -136,6 +136,31 @@ public sealed class SummaryTests
     }
 
     [Fact]
+    public void Compute_DivergedRun_NoTimeToTargetNoRatioNoAccuracyAtBaselineTime()
+    {
+        var results = new[] { Run("full", 1, (10, 0.5), (20, 0.8)), new RunResult("lowest", 1, "d", Metrics((5, 0.9)), 0, "loss NaN", Diverged: true) };
+
+        SummaryRow diverged = Summary.Compute(results, new[] { "full", "lowest" }, null).Rows[1];
+
+        diverged.Status.Should().Be("diverged");
+        diverged.TimeToTargetSeconds.Should().BeNull("its 0.9 at 5 s came before it diverged: never a speed-up");
+        diverged.TimeToTargetRatio.Should().BeNull();
+        diverged.AccuracyAtBaselineTime.Should().BeNull();
+    }
+
+    [Fact]
+    public void Compute_BaselineDiverged_NoRunGetsATargetOrRatio()
+    {
+        var results = new[] { new RunResult("full", 1, "d", Metrics((10, 0.01)), 0, "loss NaN", Diverged: true), Run("random", 1, (8, 0.4)) };
+
+        SummaryRow random = Summary.Compute(results, new[] { "full", "random" }, null).Rows[1];
+
+        random.Status.Should().Be("ok");
+        random.TimeToTargetSeconds.Should().BeNull("a chance-level accuracy of a diverged baseline is no target");
+        random.TimeToTargetRatio.Should().BeNull();
+    }
+
+    [Fact]
     public void Compute_NoRuns_Refused()
     {
         Action none = () => Summary.Compute(Array.Empty<RunResult>(), new[] { "full" }, null);

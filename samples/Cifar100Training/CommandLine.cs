@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Linq;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using SelectiveLoss.Numerics;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -68,6 +69,10 @@ internal static class CommandLine
         catch (ResumeException e)
         {
             return Fail(4, e.Message);
+        }
+        catch (NumericsFaultException e)
+        {
+            return Fail(6, e.Message);
         }
     }
 

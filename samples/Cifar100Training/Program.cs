@@ -4,6 +4,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.IO;
 using System.Linq;
+using SelectiveLoss.Numerics;
 using Spectre.Console;
 using TorchSharp;
 
@@ -27,6 +28,9 @@ internal static class Program
         {
             torch.set_num_threads(options.Threads);
         }
+
+        // First, before any other LibTorch work: are convolutions right on this CPU (docs/numerics.md)?
+        NumericsCheckResult? numerics = CheckNumerics();
 
         torch.Device device = ChooseDevice(options.Device);
         string output = Path.GetFullPath(options.Output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
@@ -64,6 +68,7 @@ internal static class Program
             $"warm-up {options.WarmupEpochs} epoch{(options.WarmupEpochs == 1 ? string.Empty : "s")}, augment {TrainingOptions.AugmentName(options.Augment!.Value)}, evaluation every {options.EvalEvery} epoch"));
         AnsiConsole.WriteLine($"Runs: {string.Join(", ", options.Runs.Select(r => $"{r.Name} ({Describe(options, r)})"))}");
         AnsiConsole.WriteLine($"Output: {output}");
+        AnsiConsole.WriteLine($"Numerics: {(numerics is null ? $"not checked ({NumericsCheck.SwitchVariable}=off)" : numerics.ToString())}");
         AtomicFile.WriteText(Path.Combine(output, "options.txt"), options.Fingerprint + "\n");
 
         var trainer = new RunTrainer(options, train, test, device);
@@ -103,6 +108,19 @@ internal static class Program
         AnsiConsole.WriteLine($"chart:   {chart}");
         AnsiConsole.WriteLine(string.Create(CultureInfo.InvariantCulture, $"Done in {total.Elapsed.TotalSeconds:0} s. Output: {output}"));
         return results.Any(r => r.Failed) ? 5 : 0;
+    }
+
+    /// <summary>The library's once-per-process numerics check, with a bad switch value as a usage error (exit 2).</summary>
+    private static NumericsCheckResult? CheckNumerics()
+    {
+        try
+        {
+            return NumericsCheck.EnsureChecked();
+        }
+        catch (InvalidOperationException e)
+        {
+            throw new UsageException(e.Message);
+        }
     }
 
     /// <summary>A run's folder: its entry (with : as -), and a seed subfolder when there are several seeds.</summary>

@@ -38,11 +38,11 @@ internal static class Report
             string samples = last is null ? "-" : last.SamplesBackpropagated.ToString("N0", CultureInfo.InvariantCulture) +
                 (run != runs[0] && first > 0 ? string.Create(CultureInfo.InvariantCulture, $" ({(double)last.SamplesBackpropagated / first:P0})") : string.Empty);
             table.AddRow(
-                Markup.Escape(row.Run) + (row.Status == "ok" ? string.Empty : " [red](failed)[/]"),
+                Markup.Escape(row.Run) + (row.Status == "ok" ? string.Empty : $" [red]({row.Status})[/]"),
                 string.Create(CultureInfo.InvariantCulture, $"{row.FinalAccuracy:P1}"),
                 string.Create(CultureInfo.InvariantCulture, $"{row.BestAccuracy:P1}"),
                 string.Create(CultureInfo.InvariantCulture, $"{row.TrainSeconds:0.0} s"),
-                row.TimeToTargetSeconds is { } t ? string.Create(CultureInfo.InvariantCulture, $"{t:0.0} s") : "not reached",
+                row.TimeToTargetSeconds is { } t ? string.Create(CultureInfo.InvariantCulture, $"{t:0.0} s") : row.Status == "ok" ? "not reached" : "-",
                 row.TimeToTargetRatio is { } ratio ? string.Create(CultureInfo.InvariantCulture, $"{ratio:0.00}x") : "-",
                 row.AccuracyAtBaselineTime is { } at ? string.Create(CultureInfo.InvariantCulture, $"{at:P1}") : "-",
                 samples,

@@ -1,10 +1,12 @@
 using System;
 using System.Collections.Generic;
 using System.Diagnostics;
+using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using SelectiveLoss.Models;
+using SelectiveLoss.Training;
 using Spectre.Console;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,7 +16,9 @@ namespace Cifar100Training;
 /// <summary>
 /// Trains one run (a --compare entry with one seed), checkpointing every epoch and evaluating on the clean test set
 /// every --eval-every of an epoch. A native TorchSharp error does not end it: the run reloads its last checkpoint and
-/// goes on, up to --max-restarts times, and is then reported as failed with the metrics it reached.
+/// goes on, up to --max-restarts times, and is then reported as failed with the metrics it reached. A run whose training
+/// loss (or, in a selective step, a gradient) is not finite is stopped and reported as diverged, never as faster: the
+/// library's step refuses such an update, and the plain baseline's loss is checked at every evaluation.
 /// </summary>
 internal sealed class RunTrainer
 {
@@ -25,6 +29,7 @@ internal sealed class RunTrainer
     private readonly Device device;
     private readonly Augmentation augment;
     private readonly FaultInjection faults;
+    private readonly FaultInjection nans;
 
     /// <param name="onTrainingRead">Told (epoch, index) for every training image read; for tests.</param>
     /// <exception cref="ArgumentException"><paramref name="options"/> were not resolved for the data format.</exception>
@@ -38,7 +43,8 @@ internal sealed class RunTrainer
         this.device = device;
         batches = new BatchBuilder(train, onTrainingRead);
         evaluator = new Evaluator(test, batches, options.BatchSize, options.Seed, device);
-        faults = FaultInjection.FromEnvironment();
+        faults = FaultInjection.FromEnvironment(FaultInjection.Variable);
+        nans = FaultInjection.FromEnvironment(FaultInjection.NanVariable);
     }
 
     /// <summary>
@@ -57,6 +63,11 @@ internal sealed class RunTrainer
             try
             {
                 return TrainOnce(run, seed, directory, progress, log, resume, ref restarts);
+            }
+            catch (NonFiniteLossException e)
+            {
+                log($"{Label(run, seed)}: STOPPED, diverged: {First(e.Message)} The other runs go on.");
+                return new RunResult(run.Name, seed, directory, ReadMetrics(directory), restarts, First(e.Message), Diverged: true);
             }
             catch (ExternalException e)
             {
@@ -112,7 +123,7 @@ internal sealed class RunTrainer
         using var window = new EvaluationWindow(metrics.Count > 0 ? metrics[^1].TrainSeconds : 0, metrics.Count > 0 ? metrics[^1].SamplesBackpropagated : 0);
         for (int epoch = start; epoch < epochs; epoch++)
         {
-            if (!TrainEpoch(run, seed, epoch, model, optimizer, driver, window, metrics, progress))
+            if (!TrainEpoch(run, seed, epoch, directory, model, optimizer, driver, window, metrics, progress))
             {
                 continue;
             }
@@ -133,7 +144,7 @@ internal sealed class RunTrainer
 
     /// <summary>One epoch: its batches and an evaluation every --eval-every of them (or at its end, or none when it is
     /// not one of every --eval-every epochs); returns whether it evaluated at its end.</summary>
-    private bool TrainEpoch(RunSpec run, ulong seed, int epoch, DenseNet model, optim.Optimizer optimizer, IRunDriver driver, EvaluationWindow window,
+    private bool TrainEpoch(RunSpec run, ulong seed, int epoch, string directory, DenseNet model, optim.Optimizer optimizer, IRunDriver driver, EvaluationWindow window,
         List<EpochMetrics> metrics, ProgressTask progress)
     {
         int[] order = new SplitMix(seed, 0x5E7UL, (ulong)epoch).Permutation(train.Count);
@@ -155,6 +166,11 @@ internal sealed class RunTrainer
 
                 faults.At(run.Name, epoch, b);
                 var (x, y) = batches.Build(train, plan[b], augment, seed, epoch, device);
+                if (nans.Fires(run.Name, epoch, b))
+                {
+                    x.fill_(double.NaN);
+                }
+
                 window.Add(driver.Train(x, y, plan[b]), (double)train.Count / plan.Count);
             }
 
@@ -179,6 +195,14 @@ internal sealed class RunTrainer
             var evalClock = Stopwatch.StartNew();
             double accuracy = evaluator.Accuracy(model);
             metrics.Add(window.Close(epoch + ((double)(b + 1) / plan.Count), evalClock.Elapsed.TotalSeconds, accuracy, train.Corrupted, run.Rule != RunRule.Full));
+            if (!double.IsFinite(metrics[^1].TrainLoss))
+            {
+                // The plain baseline's loss is read only here (no device read per step); its metrics keep the evaluation that saw it.
+                AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
+                throw new NonFiniteLossException(string.Create(CultureInfo.InvariantCulture,
+                    $"the training loss is {metrics[^1].TrainLoss} at epoch {metrics[^1].Epoch:0.##}."));
+            }
+
             progress.Description = $"{Markup.Escape(Label(run, seed))} epoch {epoch + 1}/{epochs}  loss {metrics[^1].TrainLoss:0.000}  acc {accuracy:P1}";
             clock.Restart();
         }

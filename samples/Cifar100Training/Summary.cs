@@ -112,11 +112,14 @@ internal sealed record Summary(bool TargetGiven, IReadOnlyList<SummaryRow> Rows,
     private static SummaryRow Row(RunResult r, RunResult? baseline, double? given)
     {
         IReadOnlyList<EpochMetrics> m = r.Metrics;
-        double target = given ?? (baseline is not null ? baseline.Metrics[^1].TestAccuracy - DefaultMargin : double.NaN);
-        double? time = m.Count > 0 ? TimeToTarget(m, target) : null;
-        double? reference = baseline is not null ? TimeToTarget(baseline.Metrics, target) : null;
-        double? atBaseline = baseline is not null && m.Count > 0 ? AccuracyAt(m, baseline.Metrics[^1].TrainSeconds) : null;
-        return new SummaryRow(r.Name, r.Seed, r.Failed ? "failed" : "ok", r.Restarts,
+        // A run that failed or diverged has no time to target and no speed-up; nor has any run measured against a baseline
+        // that failed (its "target" would be whatever accuracy it had when it stopped).
+        bool baselineUsable = baseline is not null && !baseline.Failed && baseline.Metrics.Count > 0;
+        double target = given ?? (baselineUsable ? baseline!.Metrics[^1].TestAccuracy - DefaultMargin : double.NaN);
+        double? time = m.Count > 0 && !r.Failed ? TimeToTarget(m, target) : null;
+        double? reference = baselineUsable ? TimeToTarget(baseline!.Metrics, target) : null;
+        double? atBaseline = baselineUsable && m.Count > 0 && !r.Failed ? AccuracyAt(m, baseline!.Metrics[^1].TrainSeconds) : null;
+        return new SummaryRow(r.Name, r.Seed, r.Status, r.Restarts,
             m.Count > 0 ? m[^1].TestAccuracy : double.NaN, m.Count > 0 ? m.Max(x => x.TestAccuracy) : double.NaN, m.Count > 0 ? m[^1].TrainSeconds : 0,
             time, time is { } t && reference is > 0 ? t / reference.Value : null, atBaseline, target);
     }
