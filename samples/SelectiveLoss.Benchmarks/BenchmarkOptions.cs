@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Linq;
@@ -47,6 +48,15 @@ internal sealed record BenchmarkOptions
 
     /// <summary>Rounds of the BatchNorm check; null runs the timing instead.</summary>
     public int? NormRounds { get; init; }
+
+    /// <summary>Rounds of the numerics check; null runs the timing instead.</summary>
+    public int? NumericsRounds { get; init; }
+
+    /// <summary>The numerics check's models: small, densenet121.</summary>
+    public IReadOnlyList<string> NumericsModels { get; init; } = new[] { "small", "densenet121" };
+
+    /// <summary>The numerics check's child: times the steps as oneDNN is in this process and prints its rows.</summary>
+    public bool NumericsChild { get; init; }
 
     /// <summary>The run folder of memory.csv and sync.csv: the CSV's folder.</summary>
     public string OutputFolder => Path.GetDirectoryName(Path.GetFullPath(CsvPath))!;
@@ -128,6 +138,10 @@ internal sealed record BenchmarkOptions
             MemoryRepeats = Integer("--memory-repeats", s.MemoryRepeats, 1),
             SyncSteps = s.SyncSteps is null ? null : Integer("--sync-steps", s.SyncSteps, 1),
             NormRounds = s.NormRounds is null ? null : Integer("--norm-rounds", s.NormRounds, 1),
+            NumericsRounds = s.NumericsRounds is null ? null : Integer("--numerics-rounds", s.NumericsRounds, 1),
+            NumericsModels = List("--numerics-models", s.NumericsModels).Select(m => m is "small" or "densenet121" ? m
+                : throw new ArgumentException($"--numerics-models: '{m}' is not one of small, densenet121.")).Distinct().ToArray(),
+            NumericsChild = s.NumericsChild,
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

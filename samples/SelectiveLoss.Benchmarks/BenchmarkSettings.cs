@@ -79,6 +79,18 @@ internal sealed class BenchmarkSettings : CommandSettings
     [Description("Instead of the timing: TorchSharp's BatchNorm2d against HeldScalarBatchNorm2d (the module, and the small DenseNet's training step), N interleaved rounds; writes batchnorm.csv")]
     public string? NormRounds { get; init; }
 
+    [CommandOption("--numerics-rounds <N>")]
+    [Description("Instead of the timing: what the numerics check's mitigations cost (docs/numerics.md): a training step with oneDNN as it is, turned off (interleaved, N rounds), and capped at AVX (a child process), for --numerics-models; also the check's own time and the step's finiteness check; writes numerics.csv")]
+    public string? NumericsRounds { get; init; }
+
+    [CommandOption("--numerics-models <LIST>")]
+    [Description("Numerics check: small (the trainer's default DenseNet) and/or densenet121 (GroupNorm, as the timing)")]
+    [DefaultValue("small,densenet121")]
+    public string NumericsModels { get; init; } = "small,densenet121";
+
+    [CommandOption("--numerics-child", IsHidden = true)]
+    public bool NumericsChild { get; init; }
+
     [CommandOption("--threads <N>")]
     [Description("Torch threads. Default: the number of cores")]
     public string? Threads { get; init; }

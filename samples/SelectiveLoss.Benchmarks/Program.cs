@@ -28,8 +28,13 @@ if (options.ChildStrategy is not null)
     return Child(options);
 }
 
+if (options.NumericsChild)
+{
+    return NumericsCost.Child(options);
+}
+
 var clock = Stopwatch.StartNew();
-if (options.MemorySteps is not null || options.SyncSteps is not null || options.NormRounds is not null)
+if (options.MemorySteps is not null || options.SyncSteps is not null || options.NormRounds is not null || options.NumericsRounds is not null)
 {
     // The checks run instead of the timing: they measure other things, and would disturb it.
     void Check<T>(string file, Func<IReadOnlyList<T>> run, Action<IReadOnlyList<T>> print, Action<string, IReadOnlyList<T>> write)
@@ -54,6 +59,22 @@ if (options.MemorySteps is not null || options.SyncSteps is not null || options.
     if (options.NormRounds is int normRounds)
     {
         Check("batchnorm.csv", () => NormCheck.Run(normRounds), NormCheck.Print, NormCheck.WriteCsv);
+    }
+
+    if (options.NumericsRounds is int numericsRounds)
+    {
+        string[] same = { "--numerics-rounds", numericsRounds.ToString(CultureInfo.InvariantCulture), "--numerics-models", string.Join(",", options.NumericsModels),
+            "--batch-size", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture) };
+        Check("numerics.csv", () => NumericsCost.Run(options, (extra, environment) =>
+        {
+            var (code, output, error) = RunSelf(same.Concat(extra), environment);
+            if (code != 0)
+            {
+                Console.Error.WriteLine($"numerics check child failed (exit {code}): {error}");
+            }
+
+            return output;
+        }), NumericsCost.Print, NumericsCost.WriteCsv);
     }
 
     Console.WriteLine($"finished in {clock.Elapsed:mm\\:ss}");
@@ -159,6 +180,22 @@ return 0;
 
 static double MeasurePeak(string norm, string strategy, double keep, BenchmarkOptions options)
 {
+    var (code, output, error) = RunSelf(new[] { "--child-norm", norm, "--child-strategy", strategy, "--child-keep", keep.ToString(CultureInfo.InvariantCulture),
+        "--batch-size", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture) },
+        new Dictionary<string, string>());
+    string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("peak_rss_mb=", StringComparison.Ordinal));
+    if (code != 0 || line is null)
+    {
+        Console.Error.WriteLine($"peak memory of {norm} {strategy} failed (exit {code}): {error}");
+        return double.NaN;
+    }
+
+    return double.Parse(line["peak_rss_mb=".Length..], CultureInfo.InvariantCulture);
+}
+
+// This benchmark again, in a fresh process with the given arguments and environment: its exit code, stdout and stderr.
+static (int Code, string Output, string Error) RunSelf(IEnumerable<string> arguments, IReadOnlyDictionary<string, string> environment)
+{
     var start = new ProcessStartInfo(Environment.ProcessPath!)
     {
         RedirectStandardOutput = true,
@@ -171,24 +208,21 @@ static double MeasurePeak(string norm, string strategy, double keep, BenchmarkOp
         start.ArgumentList.Add(typeof(BenchmarkOptions).Assembly.Location);
     }
 
-    foreach (string a in new[] { "--child-norm", norm, "--child-strategy", strategy, "--child-keep", keep.ToString(CultureInfo.InvariantCulture),
-                                  "--batch-size", options.Batch.ToString(CultureInfo.InvariantCulture), "--threads", options.Threads.ToString(CultureInfo.InvariantCulture) })
+    foreach (string a in arguments)
     {
         start.ArgumentList.Add(a);
     }
 
-    using var child = Process.Start(start)!;
-    string output = child.StandardOutput.ReadToEnd();
-    string error = child.StandardError.ReadToEnd();
-    child.WaitForExit();
-    string? line = output.Split('\n').FirstOrDefault(l => l.StartsWith("peak_rss_mb=", StringComparison.Ordinal));
-    if (child.ExitCode != 0 || line is null)
+    foreach (var (name, value) in environment)
     {
-        Console.Error.WriteLine($"peak memory of {norm} {strategy} failed (exit {child.ExitCode}): {error}");
-        return double.NaN;
+        start.Environment[name] = value;
     }
 
-    return double.Parse(line["peak_rss_mb=".Length..], CultureInfo.InvariantCulture);
+    using var child = Process.Start(start)!;
+    var error = child.StandardError.ReadToEndAsync();
+    string output = child.StandardOutput.ReadToEnd();
+    child.WaitForExit();
+    return (child.ExitCode, output, error.Result);
 }
 
 static int Child(BenchmarkOptions options)
