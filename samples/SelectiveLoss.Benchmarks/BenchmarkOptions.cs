@@ -55,6 +55,9 @@ internal sealed record BenchmarkOptions
     /// <summary>The numerics check's models: small, densenet121.</summary>
     public IReadOnlyList<string> NumericsModels { get; init; } = new[] { "small", "densenet121" };
 
+    /// <summary>Calls of the numerics scan (the fault's repro); null runs the timing instead.</summary>
+    public int? NumericsScan { get; init; }
+
     /// <summary>The numerics check's child: times the steps as oneDNN is in this process and prints its rows.</summary>
     public bool NumericsChild { get; init; }
 
@@ -142,6 +145,7 @@ internal sealed record BenchmarkOptions
             NumericsModels = List("--numerics-models", s.NumericsModels).Select(m => m is "small" or "densenet121" ? m
                 : throw new ArgumentException($"--numerics-models: '{m}' is not one of small, densenet121.")).Distinct().ToArray(),
             NumericsChild = s.NumericsChild,
+            NumericsScan = s.NumericsScan is null ? null : Integer("--numerics-scan", s.NumericsScan, 1),
             Threads = s.Threads is null ? Environment.ProcessorCount : Integer("--threads", s.Threads, 1),
             ChildNorm = s.ChildNorm is null ? null : NormName("--child-norm", s.ChildNorm, acceptCsvNames: true),
             ChildStrategy = s.ChildStrategy is null ? null : Text("--child-strategy", s.ChildStrategy),

@@ -88,6 +88,10 @@ internal sealed class BenchmarkSettings : CommandSettings
     [DefaultValue("small,densenet121")]
     public string NumericsModels { get; init; } = "small,densenet121";
 
+    [CommandOption("--numerics-scan <N>")]
+    [Description("Instead of the timing: the fault's repro, N calls of each probed convolution (every wrong result counted) and N/4 runs of the tiny DenseNet that trained to NaN on AMD Zen 5, at the oneDNN instruction set of the environment (DNNL_MAX_CPU_ISA); writes numerics-scan.csv. docs/numerics/scan.sh runs it per level")]
+    public string? NumericsScan { get; init; }
+
     [CommandOption("--numerics-child", IsHidden = true)]
     public bool NumericsChild { get; init; }
 

@@ -34,7 +34,7 @@ if (options.NumericsChild)
 }
 
 var clock = Stopwatch.StartNew();
-if (options.MemorySteps is not null || options.SyncSteps is not null || options.NormRounds is not null || options.NumericsRounds is not null)
+if (options.MemorySteps is not null || options.SyncSteps is not null || options.NormRounds is not null || options.NumericsRounds is not null || options.NumericsScan is not null)
 {
     // The checks run instead of the timing: they measure other things, and would disturb it.
     void Check<T>(string file, Func<IReadOnlyList<T>> run, Action<IReadOnlyList<T>> print, Action<string, IReadOnlyList<T>> write)
@@ -59,6 +59,11 @@ if (options.MemorySteps is not null || options.SyncSteps is not null || options.
     if (options.NormRounds is int normRounds)
     {
         Check("batchnorm.csv", () => NormCheck.Run(normRounds), NormCheck.Print, NormCheck.WriteCsv);
+    }
+
+    if (options.NumericsScan is int scanCalls)
+    {
+        Check("numerics-scan.csv", () => NumericsScan.Run(scanCalls), NumericsScan.Print, NumericsScan.WriteCsv);
     }
 
     if (options.NumericsRounds is int numericsRounds)

@@ -23,18 +23,27 @@ internal static class ConvolutionProbe
         (8, 16, 8, 4, 1, 1, 0),   // transition (1x1)
     };
 
-    private static readonly string[] Passes = { "forward", "backward data", "backward weights", "backward bias" };
+    /// <summary>The results compared, in the order <see cref="Differentiate"/> returns them.</summary>
+    internal static readonly string[] Passes = { "forward", "backward data", "backward weights", "backward bias" };
+
+    /// <summary>A shape as faults name it: <c>8x8x8x8 -> 8, kernel 3x3, stride 1, padding 1</c>.</summary>
+    internal static string Name((int N, int Cin, int Cout, int Size, int Kernel, int Stride, int Padding) shape) =>
+        $"{shape.N}x{shape.Cin}x{shape.Size}x{shape.Size} -> {shape.Cout}, kernel {shape.Kernel}x{shape.Kernel}, stride {shape.Stride}, padding {shape.Padding}";
 
     /// <summary>Returns the wrong results (at most one per shape and pass) and how many convolutions ran.</summary>
-    public static (IReadOnlyList<ConvolutionFault> Faults, int Convolutions) Run(IConvolutionBackend backend, int repeats, double tolerance)
+    /// <param name="backend">The convolution to probe.</param>
+    /// <param name="repeats">How often each shape runs, with fresh inputs; a shape stops at its first wrong result.</param>
+    /// <param name="tolerance">The largest relative error that counts as right.</param>
+    /// <param name="seed">The private generator's seed (the inputs).</param>
+    public static (IReadOnlyList<ConvolutionFault> Faults, int Convolutions) Run(IConvolutionBackend backend, int repeats, double tolerance, ulong seed = 0x5E1EC7)
     {
         var faults = new List<ConvolutionFault>();
         int convolutions = 0;
-        using var generator = new Generator(0x5E1EC7, CPU);
+        using var generator = new Generator(seed, CPU);
         using var grad = enable_grad();
         foreach (var shape in Shapes)
         {
-            string name = $"{shape.N}x{shape.Cin}x{shape.Size}x{shape.Size} -> {shape.Cout}, kernel {shape.Kernel}x{shape.Kernel}, stride {shape.Stride}, padding {shape.Padding}";
+            string name = Name(shape);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             for (int r = 0; r < repeats && seen.Count == 0; r++)
             {

@@ -135,12 +135,12 @@ public static class NumericsCheck
         string later = OneDnnIsaCap.AppliedFrom is not null
             ? "oneDNN was already capped at AVX, and that was not enough, so later processes will turn it off too."
             : memoryError is null
-                ? $"Remembered in {memory.Path}: later processes on this CPU cap oneDNN at AVX before its first use instead (about 1.1x to 1.6x a step)."
-                : $"Could not remember it ({memoryError}); start later processes with DNNL_MAX_CPU_ISA=AVX (about 1.1x to 1.6x a step).";
+                ? $"Remembered in {memory.Path}: later processes on this CPU cap oneDNN at AVX before its first use instead (about 1.8x a step there)."
+                : $"Could not remember it ({memoryError}); start later processes with DNNL_MAX_CPU_ISA=AVX (about 1.8x a step there).";
         return "SelectiveLoss: LibTorch's float32 convolutions gave wrong results on this CPU (" + result.Cpu + "; oneDNN max ISA: " +
             result.OneDnnMaxIsa + "): " + NumericsCheckResult.Describe(result.Faults) + ". Turned LibTorch's oneDNN off for this process: " +
-            "the same convolutions are now right, on ATen's own kernels, which are slower (measured on a 2-core AMD Zen 5: about 4.5x a " +
-            "training step of a small DenseNet; docs/numerics.md). " + later + " Set " + SwitchVariable + "=off to skip the check.";
+            "the same convolutions are now right, on ATen's own kernels, which are slower (measured on a 2-core AMD Zen 5: 2.9x a " +
+            "DenseNet-121 training step, 5.2x the trainer's small DenseNet; docs/numerics.md). " + later + " Set " + SwitchVariable + "=off to skip the check.";
     }
 
     internal static void ResetForTests(NumericsCheckResult? last, bool isEnsured)
