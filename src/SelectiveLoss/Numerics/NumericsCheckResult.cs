@@ -58,7 +58,7 @@ public sealed class NumericsCheckResult
     }
 
     /// <summary>The result in one line, for logs.</summary>
-    /// <returns>For example <c>passed: 40 convolutions right in 21 ms (CPU: ..., oneDNN max ISA: default)</c>.</returns>
+    /// <returns>For example <c>passed (120 convolutions in 60 ms; CPU: ...; oneDNN max ISA: default)</c>.</returns>
     public override string ToString()
     {
         string where = string.Create(CultureInfo.InvariantCulture,
