@@ -3,8 +3,11 @@ using System.IO;
 using System.Linq;
 using FluentAssertions;
 using SelectiveLoss.Numerics;
+using SelectiveLoss.Selection;
+using SelectiveLoss.Training;
 using Xunit;
 using Xunit.Abstractions;
+using SelectiveLoss.Tests.Training;
 using static TorchSharp.torch;
 
 namespace SelectiveLoss.Tests.Numerics;
@@ -129,6 +132,37 @@ public sealed class NumericsCheckTests(ITestOutputHelper output) : IDisposable
         }
 
         randn(3).sum().item<float>().Should().Be(expected, "the probe draws from its own generator");
+    }
+
+    [Fact]
+    public void EnsureChecked_LastCheckFailed_EveryStepRefusedBeforeChangingTheModelUntilSwitchedOff()
+    {
+        using var scope = NewDisposeScope();
+        var model = SelectiveStepTests.ConvNet(seed: 6, batchNorm: false);
+        using var step = new SelectiveStep(model, optim.SGD(model.parameters(), 0.1), SelectionRules.Lowest(0.5));
+        var before = SelectiveStepTests.Snapshot(model);
+        Tensor x = randn(new long[] { 8, 3, 8, 8 }, dtype: ScalarType.Float64);
+        Tensor y = randint(0, SelectiveStepTests.Classes, new long[] { 8 });
+        try
+        {
+            // A tolerance no float32 result meets, without mitigation: a real check that fails.
+            NumericsCheckResult failed = NumericsCheck.Run(new NumericsCheckOptions { Tolerance = 1e-300, Mitigate = false, Notices = null });
+            failed.Passed.Should().BeFalse();
+
+            for (int attempt = 0; attempt < 2; attempt++)
+            {
+                ((Action)(() => step.Step(x, y))).Should().Throw<NumericsFaultException>().Where(e => e.Result == failed, "every step is refused, not only the first");
+            }
+
+            SelectiveStepTests.MaxDifference(before, SelectiveStepTests.Snapshot(model)).Should().Be(0);
+            System.Environment.SetEnvironmentVariable(NumericsCheck.SwitchVariable, "off");
+            step.Step(x, y).Updated.Should().BeTrue("the check is switched off");
+        }
+        finally
+        {
+            System.Environment.SetEnvironmentVariable(NumericsCheck.SwitchVariable, null);
+            NumericsCheck.Run(new NumericsCheckOptions { Notices = null }).Passed.Should().BeTrue("the default check passes again (or mitigates) for the tests after this one");
+        }
     }
 
     [Theory]

@@ -7,8 +7,8 @@ namespace SelectiveLoss.Numerics;
 /// <summary>
 /// A numerics self-check: are LibTorch's float32 convolutions right on this CPU? On AMD Zen 5 machines LibTorch 2.10's
 /// oneDNN convolutions were seen to return NaN gradients for small channel counts (docs/numerics.md), and a model then
-/// trains to NaN. The check runs a few small convolutions forward and backward against a float64 reference (a few tens
-/// of milliseconds) and, where they are wrong, applies the narrowest mitigation that works in the running process:
+/// trains to NaN. The check runs 120 small convolutions forward and backward against a float64 reference (about a
+/// tenth of a second) and, where they are wrong, applies the narrowest mitigation that works in the running process:
 /// it turns LibTorch's use of oneDNN off (convolutions then run on ATen's own kernels, right but slower), checks again,
 /// says so once on standard error, and remembers the fault so that later processes cap oneDNN at AVX before its first
 /// use instead (cheaper, but only possible before oneDNN first runs). If the convolutions are still wrong, training is
@@ -133,7 +133,7 @@ public static class NumericsCheck
     private static string Notice(NumericsCheckResult result, FaultMemory memory, string? memoryError)
     {
         string later = OneDnnIsaCap.AppliedFrom is not null
-            ? "oneDNN was already capped at AVX, and that was not enough, so later processes will turn it off too."
+            ? "oneDNN was already capped at AVX (remembered from an earlier process), and that was not enough: later processes will find the same and turn it off too."
             : memoryError is null
                 ? $"Remembered in {memory.Path}: later processes on this CPU cap oneDNN at AVX before its first use instead (about 1.8x a step there)."
                 : $"Could not remember it ({memoryError}); start later processes with DNNL_MAX_CPU_ISA=AVX (about 1.8x a step there).";
@@ -141,14 +141,5 @@ public static class NumericsCheck
             result.OneDnnMaxIsa + "): " + NumericsCheckResult.Describe(result.Faults) + ". Turned LibTorch's oneDNN off for this process: " +
             "the same convolutions are now right, on ATen's own kernels, which are slower (measured on a 2-core AMD Zen 5: 2.9x a " +
             "DenseNet-121 training step, 5.2x the trainer's small DenseNet; docs/numerics.md). " + later + " Set " + SwitchVariable + "=off to skip the check.";
-    }
-
-    internal static void ResetForTests(NumericsCheckResult? last, bool isEnsured)
-    {
-        lock (Gate)
-        {
-            Last = last;
-            ensured = isEnsured;
-        }
     }
 }
