@@ -6,6 +6,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.InteropServices;
 using SelectiveLoss.Models;
+using SelectiveLoss.Numerics;
 using SelectiveLoss.Training;
 using Spectre.Console;
 using TorchSharp;
@@ -64,13 +65,15 @@ internal sealed class RunTrainer
             {
                 return TrainOnce(run, seed, directory, progress, log, resume, ref restarts);
             }
-            catch (NonFiniteLossException e)
+            catch (NonFiniteLossException e) when (!e.NumericsMitigated)
             {
                 log($"{Label(run, seed)}: STOPPED, diverged: {First(e.Message)} The other runs go on.");
                 return new RunResult(run.Name, seed, directory, ReadMetrics(directory), restarts, First(e.Message), Diverged: true);
             }
-            catch (ExternalException e)
+            catch (Exception e) when (e is ExternalException or NonFiniteLossException)
             {
+                // A native error, or a NaN that the numerics check traced to this CPU's convolutions and mitigated: the
+                // last checkpoint predates it, so the run goes on from there.
                 string where = File.Exists(Checkpoint.ManifestPath(Path.Combine(directory, "checkpoint"))) ? "its last checkpoint" : "the start";
                 if (restarts >= options.MaxRestarts)
                 {
@@ -80,7 +83,7 @@ internal sealed class RunTrainer
 
                 restarts++;
                 resume = true;
-                log($"{Label(run, seed)}: native error ({First(e.Message)}); restart {restarts} of at most {options.MaxRestarts} from {where}.");
+                log($"{Label(run, seed)}: {(e is ExternalException ? "native error" : "NaN from this CPU's convolutions, now mitigated")} ({First(e.Message)}); restart {restarts} of at most {options.MaxRestarts} from {where}.");
             }
         }
     }
@@ -200,7 +203,7 @@ internal sealed class RunTrainer
                 // The plain baseline's loss is read only here (no device read per step); its metrics keep the evaluation that saw it.
                 AtomicFile.WriteText(Path.Combine(directory, "metrics.csv"), EpochMetrics.ToCsv(metrics));
                 throw new NonFiniteLossException(string.Create(CultureInfo.InvariantCulture,
-                    $"the training loss is {metrics[^1].TrainLoss} at epoch {metrics[^1].Epoch:0.##}."));
+                    $"The training loss is {metrics[^1].TrainLoss} at epoch {metrics[^1].Epoch:0.##}."), NumericsCheck.Recheck());
             }
 
             progress.Description = $"{Markup.Escape(Label(run, seed))} epoch {epoch + 1}/{epochs}  loss {metrics[^1].TrainLoss:0.000}  acc {accuracy:P1}";

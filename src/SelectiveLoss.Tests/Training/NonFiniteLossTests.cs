@@ -1,7 +1,9 @@
 using System;
 using System.Linq;
 using FluentAssertions;
+using SelectiveLoss.Numerics;
 using SelectiveLoss.Selection;
+using SelectiveLoss.Tests.Numerics;
 using SelectiveLoss.Training;
 using Xunit;
 using static TorchSharp.torch;
@@ -47,7 +49,10 @@ public sealed class NonFiniteLossTests
 
         var thrown = ((Action)(() => step.Step(x3, y3, ids3))).Should().Throw<NonFiniteLossException>().Which;
 
-        thrown.Message.Should().Contain("not finite").And.Contain("NumericsCheck");
+        thrown.Message.Should().Contain("not finite").And.Contain("The numerics check, run again");
+        thrown.Recheck.Should().NotBeNull("the check runs again on a NaN, to tell whether the CPU is the cause");
+        thrown.Recheck!.Passed.Should().BeTrue();
+        thrown.NumericsMitigated.Should().BeFalse("the poisoned loss, not the convolutions, made the NaN");
         if (fault == "nan-gradient")
         {
             double.IsFinite(thrown.Loss).Should().BeTrue("the loss itself was finite; its gradient was not");
@@ -68,6 +73,45 @@ public sealed class NonFiniteLossTests
         }
 
         SelectiveStepTests.MaxParameterDifference(model, twin).Should().Be(0, $"{rule}: the optimiser state (momentum) was untouched");
+    }
+
+    [Fact]
+    public void Step_NaNWhileConvolutionsFaulty_RecheckFindsAndMitigatesItAndTheRetryTrains()
+    {
+        using var scope = NewDisposeScope();
+        string memory = System.IO.Path.Combine(System.IO.Path.GetTempPath(), "selectiveloss-recheck-" + Guid.NewGuid().ToString("N"));
+        var faulty = new FaultyConvolutions("nan-backward-data");
+        var poisoned = new PoisonedLoss("nan-loss");
+        var model = SelectiveStepTests.ConvNet(seed: 4, batchNorm: false);
+        using var step = Build("lowest", model, poisoned.Loss);
+        var (x, y, ids) = Batch(0);
+        step.Step(x, y, ids);
+        var before = SelectiveStepTests.Snapshot(model);
+        NumericsCheck.Backend = faulty;
+        NumericsCheck.Memory = () => FaultMemory.In(memory);
+        try
+        {
+            poisoned.PoisonNextTrainingCall = true;
+            var thrown = ((Action)(() => step.Step(x, y, ids))).Should().Throw<NonFiniteLossException>().Which;
+
+            thrown.NumericsMitigated.Should().BeTrue("the check, run again, found the convolutions wrong and turned oneDNN off");
+            thrown.Recheck!.Mitigation.Should().Be(NumericsMitigation.OneDnnDisabled);
+            thrown.Message.Should().Contain("found LibTorch's convolutions wrong on this CPU and made them right").And.Contain("retry the step");
+            faulty.DisableCalls.Should().Be(1);
+            NumericsCheck.Last.Should().BeSameAs(thrown.Recheck);
+            SelectiveStepTests.MaxDifference(before, SelectiveStepTests.Snapshot(model)).Should().Be(0);
+            step.Step(x, y, ids).Updated.Should().BeTrue("the retry trains");
+        }
+        finally
+        {
+            NumericsCheck.Backend = LibTorchConvolutions.Instance;
+            NumericsCheck.Memory = FaultMemory.Default;
+            NumericsCheck.Run(new NumericsCheckOptions { Notices = null }).Passed.Should().BeTrue();
+            if (System.IO.Directory.Exists(memory))
+            {
+                System.IO.Directory.Delete(memory, recursive: true);
+            }
+        }
     }
 
     [Fact]

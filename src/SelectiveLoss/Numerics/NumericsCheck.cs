@@ -38,6 +38,12 @@ public static class NumericsCheck
     /// <summary>Gets the result of the last check in this process, or null when none ran.</summary>
     public static NumericsCheckResult? Last { get; private set; }
 
+    /// <summary>Gets or sets the convolutions the process-wide check probes and mitigates (tests inject faulty ones).</summary>
+    internal static IConvolutionBackend Backend { get; set; } = LibTorchConvolutions.Instance;
+
+    /// <summary>Gets or sets where the process-wide check remembers faults (tests use a temporary folder).</summary>
+    internal static Func<FaultMemory> Memory { get; set; } = FaultMemory.Default;
+
     /// <summary>
     /// Runs the check once per process, as the library's own steps do before their first step, following
     /// <see cref="SwitchVariable"/>; later calls return the first result (and throw again if it failed).
@@ -61,7 +67,7 @@ public static class NumericsCheck
                 if (!ensured)
                 {
                     TorchRuntime.EnsureLoaded();
-                    Last = Check(new NumericsCheckOptions { Mitigate = mode == NumericsSwitch.On }, LibTorchConvolutions.Instance, FaultMemory.Default());
+                    Last = Check(new NumericsCheckOptions { Mitigate = mode == NumericsSwitch.On }, Backend, Memory());
                     ensured = true;
                 }
             }
@@ -85,7 +91,34 @@ public static class NumericsCheck
         TorchRuntime.EnsureLoaded();
         lock (Gate)
         {
-            Last = Check(options, LibTorchConvolutions.Instance, FaultMemory.Default());
+            Last = Check(options, Backend, Memory());
+            ensured = true;
+            return Last;
+        }
+    }
+
+    /// <summary>
+    /// Runs the check again now, following <see cref="SwitchVariable"/> as <see cref="EnsureChecked"/> does, and never
+    /// throws for a fault: for a loss or gradient that came out NaN, to tell whether the CPU is the cause. The fault seen
+    /// on AMD Zen 5 came and went from call to call, so a check that passed can have missed it; this one mitigates what
+    /// it finds, and its result becomes <see cref="Last"/>. <see cref="Training.SelectiveStep"/> and
+    /// <see cref="Training.BatchSelector"/> call it before they throw <see cref="Training.NonFiniteLossException"/>.
+    /// </summary>
+    /// <returns>The result, or null when <see cref="SwitchVariable"/> is <c>off</c>.</returns>
+    /// <exception cref="InvalidOperationException"><see cref="SwitchVariable"/> holds a value other than on, check or off.</exception>
+    /// <exception cref="TorchSharpLoadException">TorchSharp cannot be loaded.</exception>
+    public static NumericsCheckResult? Recheck()
+    {
+        NumericsSwitch mode = NumericsSwitches.Current();
+        if (mode == NumericsSwitch.Off)
+        {
+            return null;
+        }
+
+        TorchRuntime.EnsureLoaded();
+        lock (Gate)
+        {
+            Last = Check(new NumericsCheckOptions { Mitigate = mode == NumericsSwitch.On }, Backend, Memory());
             ensured = true;
             return Last;
         }

@@ -1,11 +1,13 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using SelectiveLoss.Numerics;
 using static TorchSharp.torch;
 
 namespace SelectiveLoss.Training;
 
-/// <summary>The checks that keep NaN and infinity out of an update: one device read per step.</summary>
+/// <summary>The checks that keep NaN and infinity out of an update: one device read per step; on a NaN, the numerics
+/// check runs again to tell whether the CPU is the cause.</summary>
 internal static class FiniteChecks
 {
     /// <summary>Throws <see cref="NonFiniteLossException"/> when the loss or any gradient is not finite.</summary>
@@ -24,7 +26,8 @@ internal static class FiniteChecks
         double value = loss.detach().to(ScalarType.Float64).item<double>();
         int bad = grads.Count(g => !g.isfinite().all().item<bool>());
         throw new NonFiniteLossException(value, bad, 0, string.Create(CultureInfo.InvariantCulture,
-            $"The step's loss is {value:G6} and {bad} of {grads.Count} parameter gradients are not finite; the optimiser step was skipped, and the model, the optimiser and the selection state are as they were."));
+            $"The step's loss is {value:G6} and {bad} of {grads.Count} parameter gradients are not finite; the optimiser step was skipped, and the model, the optimiser and the selection state are as they were."),
+            NumericsCheck.Recheck());
     }
 
     /// <summary>Throws <see cref="NonFiniteLossException"/> when a kept sample's loss is not finite.</summary>
@@ -40,6 +43,7 @@ internal static class FiniteChecks
         long n = perSampleLoss.numel();
         int bad = (int)(n - finite.sum().item<long>());
         throw new NonFiniteLossException(double.NaN, 0, bad, string.Create(CultureInfo.InvariantCulture,
-            $"{bad} of the {n} kept samples' losses are not finite; nothing was remembered and no gradient was computed. Call BatchSelector.Rollback() to retry or skip the batch."));
+            $"{bad} of the {n} kept samples' losses are not finite; nothing was remembered and no gradient was computed. Call BatchSelector.Rollback() to retry or skip the batch."),
+            NumericsCheck.Recheck());
     }
 }
