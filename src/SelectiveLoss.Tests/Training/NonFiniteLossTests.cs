@@ -136,27 +136,10 @@ public sealed class NonFiniteLossTests
         selector.Rollback().Should().BeTrue();
     }
 
-    private static (Tensor X, Tensor Y, Tensor Ids) Batch(int b)
-    {
-        using var generator = new Generator((ulong)(b + 70), CPU);
-        return (randn(new long[] { 12, 3, 8, 8 }, dtype: ScalarType.Float64, generator: generator),
-            randint(0, SelectiveStepTests.Classes, new long[] { 12 }, generator: generator),
-            arange(b * 12, (b + 1) * 12, dtype: ScalarType.Int64));
-    }
+    private static (Tensor X, Tensor Y, Tensor Ids) Batch(int b) => SelectiveStepRetryTests.Batch(b);
 
-    private static SelectiveStep Build(string rule, Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss)
-    {
-        var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
-        var options = new SelectiveStepOptions { TotalEpochs = 10, Seed = 3, PerSampleLoss = loss };
-        return rule switch
-        {
-            "random" => new SelectiveStep(model, optimizer, SelectionRules.Random(0.5), options),
-            "cached" => new SelectiveStep(model, optimizer, SelectionRules.Lowest(0.5), options with { Scores = ScoreSource.Cached }),
-            "sb-accumulate" => new SelectiveStep(model, optimizer, SelectionRules.SelectiveBackprop(beta: 1, historySize: 30), options with { AccumulateToBatchSize = 8 }),
-            "masked" => new SelectiveStep(model, optimizer, SelectionRules.Lowest(0.5), options with { Execution = StepExecution.Masked }),
-            _ => new SelectiveStep(model, optimizer, SelectionRules.Lowest(0.5), options),
-        };
-    }
+    private static SelectiveStep Build(string rule, Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss) =>
+        SelectiveStepRetryTests.Build(rule, model, loss);
 
     /// <summary>Cross-entropy that, once, in a forward with gradients (the training forward), returns NaN losses or
     /// finite losses whose gradient is NaN (sqrt's infinite slope at 0 times the zero of output * 0).</summary>

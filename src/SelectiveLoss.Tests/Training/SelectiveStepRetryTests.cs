@@ -71,7 +71,7 @@ public sealed class SelectiveStepRetryTests
         }
     }
 
-    private static (Tensor X, Tensor Y, Tensor Ids) Batch(int b)
+    internal static (Tensor X, Tensor Y, Tensor Ids) Batch(int b)
     {
         using var generator = new Generator((ulong)(b + 40), CPU);
         return (randn(new long[] { 12, 3, 8, 8 }, dtype: ScalarType.Float64, generator: generator),
@@ -79,7 +79,7 @@ public sealed class SelectiveStepRetryTests
             arange(b * 12, (b + 1) * 12, dtype: ScalarType.Int64));
     }
 
-    private static SelectiveStep Build(string rule, Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss)
+    internal static SelectiveStep Build(string rule, Module<Tensor, Tensor> model, Func<Tensor, Tensor, Tensor> loss)
     {
         var optimizer = optim.SGD(model.parameters(), 0.05, momentum: 0.9);
         var options = new SelectiveStepOptions { TotalEpochs = 10, Seed = 3, PerSampleLoss = loss };
