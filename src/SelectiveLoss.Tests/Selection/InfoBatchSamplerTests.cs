@@ -3,6 +3,7 @@ using System.IO;
 using System.Linq;
 using FluentAssertions;
 using SelectiveLoss.Selection;
+using SelectiveLoss.Training;
 using Xunit;
 using static TorchSharp.torch;
 
@@ -102,6 +103,24 @@ public sealed class InfoBatchSamplerTests
         loss.backward();
         losses.grad!.data<double>().ToArray().Should().OnlyContain(g => g > 0);
         sampler.MeanScore.Should().BeApproximately(ids.Select((id, j) => l[j] - id).Sum() / 10 + 4.5, 1e-12);
+    }
+
+    [Fact]
+    public void LossAndUpdate_NonFiniteLoss_RefusedAndNothingRemembered()
+    {
+        using var scope = NewDisposeScope();
+        var sampler = new InfoBatchSampler(datasetSize: 10, totalEpochs: 4, batchSize: 10, pruneRatio: 0.3, seed: 1);
+        sampler.Epoch(0);
+        sampler.Update(arange(10, dtype: ScalarType.Int64), arange(10, dtype: ScalarType.Float64));
+        double mean = sampler.MeanScore!.Value;
+        Tensor poisoned = arange(10, dtype: ScalarType.Float64).index_put_(tensor(double.NaN), tensor(new long[] { 3 }));
+
+        var thrown = ((Action)(() => sampler.Loss(arange(10, dtype: ScalarType.Int64), poisoned))).Should().Throw<NonFiniteLossException>().Which;
+        ((Action)(() => sampler.Update(arange(10, dtype: ScalarType.Int64), poisoned))).Should().Throw<NonFiniteLossException>();
+
+        thrown.NonFiniteSamples.Should().Be(1);
+        thrown.Message.Should().Contain("1 of the 10 samples' losses are not finite; nothing was remembered").And.Contain("The numerics check, run again");
+        sampler.MeanScore.Should().Be(mean, "no score changed");
     }
 
     [Fact]

@@ -15,8 +15,8 @@ namespace SelectiveLoss.Numerics;
 /// refused with a <see cref="NumericsFaultException"/> that names the CPU, the fault and the workaround.
 /// </summary>
 /// <remarks>
-/// <see cref="Training.SelectiveStep"/>, <see cref="Training.BatchSelector"/> and
-/// <see cref="Normalization.BatchCoupling"/> call <see cref="EnsureChecked"/> before the first step they drive; a loop of
+/// <see cref="Training.SelectiveStep"/>, <see cref="Training.BatchSelector"/>, <see cref="Normalization.BatchCoupling"/>
+/// and <see cref="Selection.InfoBatchSampler"/> call <see cref="EnsureChecked"/> before the first step they drive; a loop of
 /// your own that trains without them should call it once before training. The environment variable
 /// <see cref="SwitchVariable"/> turns it off (<c>off</c>) or makes a fault an error without mitigation (<c>check</c>).
 /// </remarks>

@@ -129,12 +129,17 @@ public sealed class InfoBatchSampler
     /// <param name="epoch">The zero-based epoch, below <see cref="TotalEpochs"/>.</param>
     /// <returns>The epoch's plan.</returns>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="epoch"/> is negative or not below <see cref="TotalEpochs"/>.</exception>
+    /// <exception cref="Numerics.NumericsFaultException">LibTorch's convolutions give wrong results on this CPU and no
+    /// mitigation made them right (<see cref="Numerics.NumericsCheck"/>, run once per process before the first epoch is
+    /// planned, that is before the loop's first training step).</exception>
     public InfoBatchEpoch Epoch(int epoch)
     {
         if (epoch < 0 || epoch >= TotalEpochs)
         {
             throw new ArgumentOutOfRangeException(nameof(epoch), epoch, $"epoch must be in [0, {TotalEpochs}): the zero-based epoch of a run of {TotalEpochs}.");
         }
+
+        Numerics.NumericsCheck.EnsureChecked();
 
         using var scope = NewDisposeScope();
         using var generator = new Generator(Mix(Seed, (ulong)epoch), CPU);
@@ -181,6 +186,7 @@ public sealed class InfoBatchSampler
     /// <exception cref="ArgumentException">The ids and losses disagree in length, an id is out of range, or the losses
     /// are not 1-D floating point.</exception>
     /// <exception cref="InvalidOperationException">No epoch was planned (<see cref="Epoch"/>).</exception>
+    /// <exception cref="Training.NonFiniteLossException">A loss is NaN or infinite; nothing was remembered.</exception>
     public Tensor Loss(Tensor sampleIds, Tensor perSampleLoss)
     {
         long[] ids = Check(sampleIds, perSampleLoss);
@@ -201,6 +207,7 @@ public sealed class InfoBatchSampler
     /// <param name="perSampleLoss">One loss per sample.</param>
     /// <exception cref="ArgumentNullException">An argument is null.</exception>
     /// <exception cref="ArgumentException">The ids and losses disagree in length, or an id is out of range.</exception>
+    /// <exception cref="Training.NonFiniteLossException">A loss is NaN or infinite; nothing was remembered.</exception>
     public void Update(Tensor sampleIds, Tensor perSampleLoss) => Remember(Check(sampleIds, perSampleLoss), perSampleLoss);
 
     /// <summary>The weight each sample's loss gets in the current epoch: 1/(1 - pruneRatio) for the kept below-mean
@@ -313,6 +320,13 @@ public sealed class InfoBatchSampler
     {
         using var scope = NewDisposeScope();
         double[] values = perSampleLoss.detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        int bad = values.Count(v => !double.IsFinite(v));
+        if (bad > 0)
+        {
+            throw Training.FiniteChecks.NonFiniteSamples(bad, values.Length,
+                "samples' losses are not finite; nothing was remembered. Skip the batch (its scores stay as they were) or stop the run.");
+        }
+
         for (int j = 0; j < ids.Length; j++)
         {
             scores[ids[j]] = values[j];

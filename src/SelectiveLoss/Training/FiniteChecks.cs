@@ -41,9 +41,12 @@ internal static class FiniteChecks
         }
 
         long n = perSampleLoss.numel();
-        int bad = (int)(n - finite.sum().item<long>());
-        throw new NonFiniteLossException(double.NaN, 0, bad, string.Create(CultureInfo.InvariantCulture,
-            $"{bad} of the {n} kept samples' losses are not finite; nothing was remembered and no gradient was computed. Call BatchSelector.Rollback() to retry or skip the batch."),
-            NumericsCheck.Recheck());
+        throw NonFiniteSamples((int)(n - finite.sum().item<long>()), n,
+            "kept samples' losses are not finite; nothing was remembered and no gradient was computed. Call BatchSelector.Rollback() to retry or skip the batch.");
     }
+
+    /// <summary>The exception for <paramref name="bad"/> of <paramref name="n"/> non-finite per-sample losses, after the
+    /// numerics check ran again.</summary>
+    public static NonFiniteLossException NonFiniteSamples(int bad, long n, string what) =>
+        new(double.NaN, 0, bad, string.Create(CultureInfo.InvariantCulture, $"{bad} of the {n} {what}"), NumericsCheck.Recheck());
 }
