@@ -9,7 +9,8 @@ namespace SelectiveLoss.Numerics;
 /// Runs float32 convolutions forward and backward and compares the output and the input, weight and bias gradients
 /// with the same convolution in float64, which ATen computes with its own kernels (oneDNN takes float32 only). The
 /// shapes are those of the small DenseNet that trained to NaN on AMD Zen 5 (docs/numerics.md): few channels, 3x3 and
-/// 1x1 kernels. Inputs come from a private generator, so the caller's random state is untouched.
+/// 1x1 kernels. Inputs come from a private generator, so the caller's random state is untouched, and live on the CPU
+/// in float32 whatever the caller's default dtype or device: it is the CPU's convolutions that are checked.
 /// </summary>
 internal static class ConvolutionProbe
 {
@@ -49,12 +50,12 @@ internal static class ConvolutionProbe
             {
                 using var scope = NewDisposeScope();
                 convolutions++;
-                Tensor x = randn(new long[] { shape.N, shape.Cin, shape.Size, shape.Size }, generator: generator);
-                Tensor w = randn(new long[] { shape.Cout, shape.Cin, shape.Kernel, shape.Kernel }, generator: generator)
+                Tensor x = randn(new long[] { shape.N, shape.Cin, shape.Size, shape.Size }, dtype: ScalarType.Float32, device: CPU, generator: generator);
+                Tensor w = randn(new long[] { shape.Cout, shape.Cin, shape.Kernel, shape.Kernel }, dtype: ScalarType.Float32, device: CPU, generator: generator)
                     .mul_(1.0 / Math.Sqrt(shape.Cin * shape.Kernel * shape.Kernel));
-                Tensor b = randn(new long[] { shape.Cout }, generator: generator);
+                Tensor b = randn(new long[] { shape.Cout }, dtype: ScalarType.Float32, device: CPU, generator: generator);
                 long outSize = ((shape.Size + (2 * shape.Padding) - shape.Kernel) / shape.Stride) + 1;
-                Tensor upstream = randn(new long[] { shape.N, shape.Cout, outSize, outSize }, generator: generator);
+                Tensor upstream = randn(new long[] { shape.N, shape.Cout, outSize, outSize }, dtype: ScalarType.Float32, device: CPU, generator: generator);
                 Tensor[] single = Differentiate(backend, x, w, b, upstream, shape.Stride, shape.Padding, ScalarType.Float32);
                 Tensor[] reference = Differentiate(backend, x, w, b, upstream, shape.Stride, shape.Padding, ScalarType.Float64);
                 for (int p = 0; p < Passes.Length; p++)
