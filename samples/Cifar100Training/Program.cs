@@ -31,6 +31,11 @@ internal static class Program
 
         // First, before any other LibTorch work: are convolutions right on this CPU (docs/numerics.md)?
         NumericsCheckResult? numerics = CheckNumerics();
+        if (Relaunch.Wanted(Relaunch.TurnedOneDnnOff(numerics), Relaunch.TrainerIsEntryPoint(), Environment.GetEnvironmentVariable))
+        {
+            AnsiConsole.WriteLine("Numerics: oneDNN is off in this process after a fault; starting the trainer again with oneDNN capped at AVX, which is faster (docs/numerics.md).");
+            return Relaunch.Run();
+        }
 
         torch.Device device = ChooseDevice(options.Device);
         string output = Path.GetFullPath(options.Output ?? Path.Combine("runs", DateTime.Now.ToString("yyyyMMdd-HHmmss", CultureInfo.InvariantCulture)));
