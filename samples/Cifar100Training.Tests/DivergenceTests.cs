@@ -76,6 +76,5 @@ public sealed class DivergenceTests : IDisposable
         "--schedule", "constant", "--output", output, "--compare", compare,
     };
 
-    private static string Column(string[] summary, string run, string column) =>
-        summary.Skip(1).Select(l => l.Split(',')).First(f => f[0] == run)[Array.IndexOf(summary[0].Split(','), column)];
+    private static string Column(string[] summary, string run, string column) => RestartTests.Column(summary, run, column);
 }

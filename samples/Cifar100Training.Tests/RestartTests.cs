@@ -77,7 +77,7 @@ public sealed class RestartTests : IDisposable
         "--model", "tiny", "--epochs", "2", "--train-size", "192", "--test-size", "64", "--batch-size", "32", "--threads", "1", "--output", output,
     }.Concat(extra.Contains("--compare") ? extra : extra.Concat(new[] { "--compare", "full,random" })).ToArray();
 
-    private static string Column(string[] summary, string run, string column) =>
+    internal static string Column(string[] summary, string run, string column) =>
         summary.Skip(1).Select(l => l.Split(',')).First(f => f[0] == run)[Array.IndexOf(summary[0].Split(','), column)];
 
     /// <summary>Everything but the training and evaluation times.</summary>

@@ -178,6 +178,20 @@ public sealed class BatchSelector : IDisposable
         ArgumentNullException.ThrowIfNull(batch);
         LossFunction.CheckKept(perSampleLoss, batch.KeptCount);
         FiniteChecks.PerSample(perSampleLoss);
+        return Reduce(batch, perSampleLoss);
+    }
+
+    /// <summary><see cref="Loss(SelectedBatch, Tensor)"/> without its finiteness check, for the library's own step: its
+    /// update checks the loss and the gradients before the optimiser step (one device read a step, not two), and its
+    /// rollback undoes what was remembered.</summary>
+    internal Tensor LossCheckedByTheUpdate(SelectedBatch batch, Tensor perSampleLoss)
+    {
+        LossFunction.CheckKept(perSampleLoss, batch.KeptCount);
+        return Reduce(batch, perSampleLoss);
+    }
+
+    private Tensor Reduce(SelectedBatch batch, Tensor perSampleLoss)
+    {
         norms.Release();
         if (Memory is not null && batch.SampleIds is { } keptIds)
         {

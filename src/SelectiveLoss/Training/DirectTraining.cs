@@ -17,7 +17,7 @@ internal sealed class DirectTraining(Module<Tensor, Tensor> model, Updater updat
     {
         model.train();
         Tensor perSample = selector.LossFunction.PerSample(model.forward(batch.Input), batch.Target, batch.KeptCount);
-        Tensor loss = selector.Loss(batch, perSample);
+        Tensor loss = selector.LossCheckedByTheUpdate(batch, perSample);
         updater.Run(loss);
         return new TrainingOutcome(loss, batch.KeptCount, Accumulated: false);
     }

@@ -21,7 +21,7 @@ internal sealed class MaskedExecution(Module<Tensor, Tensor> model, Updater upda
         model.train();
         Tensor perSample = selector.LossFunction.PerSample(model.forward(input), target, n);
         SelectedBatch selected = selector.SelectFromGraph(input, target, sampleIds, perSample);
-        Tensor loss = selector.Loss(selected, perSample.index_select(0, selected.Positions));
+        Tensor loss = selector.LossCheckedByTheUpdate(selected, perSample.index_select(0, selected.Positions));
         updater.Run(loss);
         return (selected, new TrainingOutcome(loss, selected.KeptCount, Accumulated: false), TimeSpan.Zero);
     }
