@@ -37,32 +37,14 @@ internal static class AtenOneDnnSwitch
         }
     }
 
-    private static Functions? Resolve()
-    {
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-        {
-            return null;
-        }
-
-        string name = RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libtorch_cpu.dylib" : "libtorch_cpu.so";
-        if (!NativeLibrary.TryLoad(name, typeof(TorchSharp.torch).Assembly, DllImportSearchPath.AssemblyDirectory | DllImportSearchPath.SafeDirectories, out IntPtr library)
-            && !NativeLibrary.TryLoad(name, out library))
-        {
-            return null;
-        }
-
-        if (NativeLibrary.TryGetExport(library, "_ZN2at13globalContextEv", out IntPtr context)
-            && NativeLibrary.TryGetExport(library, "_ZNK2at7Context17userEnabledMkldnnEv", out IntPtr get)
-            && NativeLibrary.TryGetExport(library, "_ZN2at7Context20setUserEnabledMkldnnEb", out IntPtr set))
-        {
-            return new Functions(
-                Marshal.GetDelegateForFunctionPointer<GlobalContext>(context),
-                Marshal.GetDelegateForFunctionPointer<GetFlag>(get),
-                Marshal.GetDelegateForFunctionPointer<SetFlag>(set));
-        }
-
-        return null;
-    }
+    private static Functions? Resolve() =>
+        NativeExports.Find("libtorch_cpu.so", "libtorch_cpu.dylib", typeof(TorchSharp.torch).Assembly,
+            "_ZN2at13globalContextEv", "_ZNK2at7Context17userEnabledMkldnnEv", "_ZN2at7Context20setUserEnabledMkldnnEb") is { } f
+            ? new Functions(
+                Marshal.GetDelegateForFunctionPointer<GlobalContext>(f[0]),
+                Marshal.GetDelegateForFunctionPointer<GetFlag>(f[1]),
+                Marshal.GetDelegateForFunctionPointer<SetFlag>(f[2]))
+            : null;
 
     private sealed record Functions(GlobalContext Context, GetFlag Get, SetFlag Set);
 }

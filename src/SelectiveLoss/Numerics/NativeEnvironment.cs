@@ -37,23 +37,10 @@ internal static class NativeEnvironment
         return Resolved.Value is { } f && f.Set(name, value, 1) == 0;
     }
 
-    private static Functions? Resolve()
-    {
-        if (RuntimeInformation.IsOSPlatform(OSPlatform.Windows))
-        {
-            return null;
-        }
-
-        string name = RuntimeInformation.IsOSPlatform(OSPlatform.OSX) ? "libSystem.dylib" : "libc.so.6";
-        if (NativeLibrary.TryLoad(name, out IntPtr libc)
-            && NativeLibrary.TryGetExport(libc, "setenv", out IntPtr set)
-            && NativeLibrary.TryGetExport(libc, "getenv", out IntPtr get))
-        {
-            return new Functions(Marshal.GetDelegateForFunctionPointer<SetEnv>(set), Marshal.GetDelegateForFunctionPointer<GetEnv>(get));
-        }
-
-        return null;
-    }
+    private static Functions? Resolve() =>
+        NativeExports.Find("libc.so.6", "libSystem.dylib", near: null, "setenv", "getenv") is { } f
+            ? new Functions(Marshal.GetDelegateForFunctionPointer<SetEnv>(f[0]), Marshal.GetDelegateForFunctionPointer<GetEnv>(f[1]))
+            : null;
 
     private sealed record Functions(SetEnv Set, GetEnv Get);
 }
